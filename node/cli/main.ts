@@ -1,0 +1,96 @@
+/**
+ * The clawnode CLI: global flags, lazy command loading (so `--help` stays fast), and the mapping of
+ * errors to exit codes. Commands live in `commands/`, one file each.
+ */
+import { readFileSync } from 'node:fs'
+import { resolveDataDir } from '../data-dir.ts'
+import { EXIT, UsageError, reportError } from './errors.ts'
+import type { CliContext } from './context.ts'
+
+export interface Command {
+  summary: string
+  usage: string
+  run: (ctx: CliContext, args: string[]) => Promise<number>
+}
+
+const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
+  run: { summary: 'Run a job spec in the local gVisor sandbox and stream its output', load: async () => await import('./commands/run.ts') },
+  images: { summary: 'Import image archives and manage the image allowlist', load: async () => await import('./commands/images.ts') },
+  doctor: { summary: 'Check Docker, gVisor, the data dir and more, with the fix for each problem', load: async () => await import('./commands/doctor.ts') }
+}
+
+function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+function help (): string {
+  const names = Object.keys(COMMANDS)
+  const width = Math.max(...names.map(n => n.length))
+  return [
+    'clawnode: a peer-to-peer compute node (providers, consumers, bootstrap operators)',
+    '',
+    'Usage: clawnode <command> [options]',
+    '',
+    'Commands:',
+    ...names.map(n => `  ${n.padEnd(width)}  ${COMMANDS[n]?.summary ?? ''}`),
+    '',
+    'Options for every command:',
+    '  --data <dir>   data dir (default: $CLAWNODE_HOME, else ~/.clawnode)',
+    '  --json         machine-readable output on stdout',
+    '  -h, --help     help for the command',
+    '  --version      print the version',
+    '',
+    'Run `clawnode <command> --help` for a command\'s options. Logs: DEBUG=clawnode:*',
+    ''
+  ].join('\n')
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const stdout = (t: string): void => { process.stdout.write(t) }
+  const stderr = (t: string): void => { process.stderr.write(t) }
+  const json = argv.includes('--json')
+  try {
+    const first = argv[0]
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      stdout(help())
+      return EXIT.ok
+    }
+    if (first === '--version' || first === '-v') {
+      stdout(json ? JSON.stringify({ version: version() }) + '\n' : `clawnode ${version()}\n`)
+      return EXIT.ok
+    }
+    const entry = COMMANDS[first]
+    if (entry === undefined) throw new UsageError(`Unknown command "${first}"`, `The commands are: ${Object.keys(COMMANDS).join(', ')}. Run \`clawnode --help\`.`)
+    const args = argv.slice(1)
+    const { command } = await entry.load()
+    if (args.includes('--help') || args.includes('-h')) {
+      stdout(`${command.summary}\n\nUsage: ${command.usage}\n`)
+      return EXIT.ok
+    }
+    const controller = new AbortController()
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (controller.signal.aborted) process.exit(EXIT.cancelled)
+      stderr(`\n${sig}: cancelling (press Ctrl-C again to quit at once)\n`)
+      controller.abort(new Error(`interrupted by ${sig}`))
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    try {
+      const ctx: CliContext = { dataDir: resolveDataDir(dataFlag(args)), json, stdout, stderr, signal: controller.signal }
+      return await command.run(ctx, args)
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  } catch (err) {
+    return reportError(err, { json, stdout, stderr })
+  }
+}
+
+function dataFlag (args: string[]): string | undefined {
+  const i = args.indexOf('--data')
+  if (i >= 0) return args[i + 1]
+  const eq = args.find(a => a.startsWith('--data='))
+  return eq?.slice('--data='.length)
+}

@@ -1,0 +1,93 @@
+/**
+ * The node's configuration file (`<dataDir>/config.json`), validated once with errors that name the
+ * key. Only the sandbox section exists so far; later sections join it here.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ClawnodeError } from '../protocol/index.ts'
+import { DEFAULT_LIMITS, MAX_POOL_SIZE } from '../sandbox/index.ts'
+import type { JobLimits, PoolProfileInit } from '../sandbox/index.ts'
+
+export class ConfigError extends ClawnodeError {
+  static override name = 'ConfigError'
+  constructor (path: string, key: string, problem: string, options: { cause?: unknown } = {}) {
+    super(`${path}: ${key} ${problem}`, { ...options, hint: `Fix ${key} in ${path} (see the README's configuration section).` })
+  }
+}
+
+export interface SandboxConfig {
+  runtime?: string
+  allowRunc?: boolean
+  keeper?: string
+  maxLimits?: Partial<JobLimits>
+  pool?: PoolProfileInit[]
+}
+
+export interface NodeConfig {
+  sandbox: SandboxConfig
+}
+
+const MAX_CONFIG_BYTES = 1024 * 1024
+const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS)
+
+function checkLimits (path: string, key: string, value: unknown): Partial<JobLimits> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, key, 'must be an object')
+  for (const [k, v] of Object.entries(value)) {
+    if (!LIMIT_KEYS.includes(k)) throw new ConfigError(path, `${key}.${k}`, `is not a limit (known: ${LIMIT_KEYS.join(', ')})`)
+    if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(path, `${key}.${k}`, 'must be a positive number')
+  }
+  return value as Partial<JobLimits>
+}
+
+export function parseConfig (path: string, data: unknown): NodeConfig {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(path, 'the file', 'must hold a JSON object')
+  const { sandbox = {}, ...rest } = data as Record<string, unknown>
+  const unknownKey = Object.keys(rest)[0]
+  if (unknownKey !== undefined) throw new ConfigError(path, unknownKey, 'is not a known section')
+  if (typeof sandbox !== 'object' || sandbox === null) throw new ConfigError(path, 'sandbox', 'must be an object')
+  const s = sandbox as Record<string, unknown>
+  const out: SandboxConfig = {}
+  for (const key of Object.keys(s)) {
+    if (!['runtime', 'allowRunc', 'keeper', 'maxLimits', 'pool'].includes(key)) throw new ConfigError(path, `sandbox.${key}`, 'is not a known key')
+  }
+  if (s.runtime !== undefined) {
+    if (s.runtime !== 'runsc' && s.runtime !== 'runc') throw new ConfigError(path, 'sandbox.runtime', 'must be "runsc" (gVisor) or "runc"')
+    out.runtime = s.runtime
+  }
+  if (s.allowRunc !== undefined) {
+    if (typeof s.allowRunc !== 'boolean') throw new ConfigError(path, 'sandbox.allowRunc', 'must be true or false')
+    out.allowRunc = s.allowRunc
+  }
+  if (s.keeper !== undefined) {
+    if (typeof s.keeper !== 'string') throw new ConfigError(path, 'sandbox.keeper', 'must be a path')
+    out.keeper = s.keeper
+  }
+  if (s.maxLimits !== undefined) out.maxLimits = checkLimits(path, 'sandbox.maxLimits', s.maxLimits)
+  if (s.pool !== undefined) {
+    if (!Array.isArray(s.pool)) throw new ConfigError(path, 'sandbox.pool', 'must be an array')
+    out.pool = s.pool.map((p: unknown, i) => {
+      const key = `sandbox.pool[${i}]`
+      if (typeof p !== 'object' || p === null) throw new ConfigError(path, key, 'must be an object')
+      const { image, size, limits } = p as Record<string, unknown>
+      if (typeof image !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(image)) throw new ConfigError(path, `${key}.image`, 'must be an image ID (sha256:…)')
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > MAX_POOL_SIZE) throw new ConfigError(path, `${key}.size`, `must be an integer 0..${MAX_POOL_SIZE}`)
+      return { image, size, ...(limits === undefined ? {} : { limits: checkLimits(path, `${key}.limits`, limits) }) }
+    })
+  }
+  return { sandbox: out }
+}
+
+export async function loadConfig (dataDir: string): Promise<NodeConfig> {
+  const path = join(dataDir, 'config.json')
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {} }
+    throw new ConfigError(path, 'the file', 'cannot be read', { cause: err })
+  }
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(path, 'the file', `is larger than ${MAX_CONFIG_BYTES} bytes`)
+  let data: unknown
+  try { data = JSON.parse(text) } catch (err) { throw new ConfigError(path, 'the file', `is not valid JSON (${(err as Error).message})`, { cause: err }) }
+  return parseConfig(path, data)
+}

@@ -1,0 +1,111 @@
+/**
+ * `clawnode doctor`: checks everything a provider needs and says, for each failure, the exact fix.
+ */
+import { constants } from 'node:fs'
+import { access, readdir, stat, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME
+} from '../sandbox/index.ts'
+import type { Docker } from '../sandbox/index.ts'
+
+export interface DoctorCheck {
+  name: string
+  ok: boolean
+  detail: string
+  /** What to do when the check fails. */
+  fix?: string
+}
+
+export interface DoctorInit {
+  dataDir: string
+  runtime?: string
+  keeper?: string
+  socketPath?: string
+  signal?: AbortSignal
+}
+
+const SETUP = 'sudo scripts/setup-host.sh (from the clawnode repository)'
+const MIN_FREE_BYTES = 1024 * 1024 * 1024
+
+export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = []
+  const runtime = init.runtime ?? DEFAULT_RUNTIME
+  const major = Number(process.versions.node.split('.')[0])
+  checks.push({ name: 'Node.js', ok: major >= 24, detail: `v${process.versions.node}`, fix: 'Install Node.js 24 or newer (https://nodejs.org/ or `nvm install 24`).' })
+
+  let keeper: string | undefined
+  try {
+    keeper = await resolveKeeper(init.keeper)
+    checks.push({ name: 'static busybox (sandbox helper)', ok: true, detail: keeper })
+  } catch (err) {
+    checks.push({ name: 'static busybox (sandbox helper)', ok: false, detail: (err as Error).message, fix: `sudo apt-get install busybox-static, or ${SETUP}` })
+  }
+
+  const socket = dockerSocketPath(init.socketPath === undefined ? {} : { socketPath: init.socketPath })
+  let docker: Docker | undefined
+  try {
+    const d = await createDocker({ socketPath: socket })
+    await pingDocker(d, init.signal === undefined ? {} : { signal: init.signal })
+    const version = await d.version()
+    docker = d
+    checks.push({ name: 'Docker daemon', ok: true, detail: `${socket} (Docker ${version.Version})` })
+  } catch (err) {
+    checks.push({ name: 'Docker daemon', ok: false, detail: `cannot reach ${socket}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, fix: `Start Docker (sudo systemctl start docker, or sudo dockerd &), make ${socket} readable by this user (sudo usermod -aG docker $USER), or install it: ${SETUP}` })
+  }
+
+  if (docker !== undefined) {
+    const info = await docker.info() as { Runtimes?: Record<string, unknown> }
+    const registered = info.Runtimes?.[runtime] !== undefined
+    checks.push({
+      name: `${runtime} runtime registered`,
+      ok: registered,
+      detail: registered ? `Docker knows ${runtime}` : `Docker's runtimes: ${Object.keys(info.Runtimes ?? {}).join(', ')}`,
+      fix: `Add the runsc runtime to /etc/docker/daemon.json and restart Docker: ${SETUP}`
+    })
+    if (registered && keeper !== undefined) {
+      try {
+        const probe = await probeRuntime(docker, runtime, keeper, init.signal === undefined ? {} : { signal: init.signal })
+        const want = runtime === 'runsc'
+        checks.push({
+          name: `${runtime} sandbox starts`,
+          ok: probe.gvisor === want,
+          detail: `sandbox kernel ${probe.kernel}${probe.gvisor ? ' (gVisor)' : ' (host kernel)'}`,
+          fix: want ? 'The runsc runtime does not give a gVisor kernel: check its path in /etc/docker/daemon.json.' : 'runc should show the host kernel.'
+        })
+      } catch (err) {
+        checks.push({ name: `${runtime} sandbox starts`, ok: false, detail: (err as Error).message, fix: `gVisor fails to start sandboxes here. On hosts without a bridge network, runsc needs "runtimeArgs": ["--network=none"] in /etc/docker/daemon.json: ${SETUP}. Logs: journalctl -u docker` })
+      }
+    }
+  }
+
+  checks.push(...await dataDirChecks(init.dataDir))
+  return checks
+}
+
+async function dataDirChecks (dir: string): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = []
+  try {
+    const s = await stat(dir)
+    await access(dir, constants.W_OK)
+    const mode = s.mode & 0o777
+    checks.push({ name: 'data dir', ok: (mode & 0o077) === 0, detail: `${dir} (mode ${mode.toString(8)})`, fix: `chmod 700 ${dir}` })
+  } catch (err) {
+    checks.push({ name: 'data dir', ok: false, detail: `${dir}: ${(err as Error).message}`, fix: `mkdir -p -m 700 ${dir}, or choose another with --data` })
+    return checks
+  }
+  const loose: string[] = []
+  for (const sub of ['', 'keys']) {
+    let names: string[] = []
+    try { names = await readdir(join(dir, sub)) } catch { continue }
+    for (const name of names.filter(n => /\.key$|key\.json$/.test(n))) {
+      const path = join(dir, sub, name)
+      if (((await stat(path)).mode & 0o077) !== 0) loose.push(path)
+    }
+  }
+  checks.push({ name: 'key file permissions', ok: loose.length === 0, detail: loose.length === 0 ? 'no key readable by others' : `readable by others: ${loose.join(', ')}`, fix: `chmod 600 ${loose.join(' ')}` })
+  const fs = await statfs(dir)
+  const free = fs.bavail * fs.bsize
+  checks.push({ name: 'disk space', ok: free >= MIN_FREE_BYTES, detail: `${(free / 1024 ** 3).toFixed(1)} GiB free in ${dir}`, fix: 'Free at least 1 GiB: run directories are in <data>/runs, images in Docker (docker image prune).' })
+  return checks
+}

@@ -1,0 +1,9 @@
+/**
+ * The protocol layer: wire formats and the pieces every other layer shares. It depends on nothing of
+ * ours; `sandbox`, `ledger` and `bootstrap` build on it and `node` composes them all.
+ */
+export { ClawnodeError, serializeError } from './errors.ts'
+export type { ClawnodeErrorOptions, SerializedError } from './errors.ts'
+
+/** Prefix of every clawnode libp2p protocol id: `/clawnode/<name>/<major.minor.patch>`. */
+export const PROTOCOL_PREFIX = '/clawnode'

@@ -1,0 +1,27 @@
+/**
+ * The sandbox layer: JobSpecs, the gVisor container runner with its warm pool, the image allowlist,
+ * and the run directory of every job.
+ */
+export * from './constants.ts'
+export * from './errors.ts'
+export { validateJobSpec, checkInputPath } from './job-spec.ts'
+export type { JobSpec, JobLimits, JobPolicy, InputFile, Bytes, ValidatedJob } from './job-spec.ts'
+export type { JobResult, JobStatus, JobUsage } from './result.ts'
+export type { Artifact } from './files.ts'
+export type { OutputStream } from './demux.ts'
+export { createDemuxer, DemuxError } from './demux.ts'
+export { createSandboxRunner, newJobId } from './runner.ts'
+export type { SandboxRunner, SandboxRunnerInit, JobRunOptions, JobProgressEvent, PoolProfileInit } from './runner.ts'
+export { createDocker, pingDocker, dockerSocketPath } from './docker.ts'
+export type { Docker } from './docker.ts'
+export { resolveKeeper } from './keeper.ts'
+export { containerOptions, removeLeftoverSandboxes } from './sandbox.ts'
+export { allowImage, denyImage, readAllowlist, isImageAllowed, allowlistPath, normaliseImageId, AllowlistCorruptError } from './allowlist.ts'
+export type { AllowedImage } from './allowlist.ts'
+export { importImageArchive, listLocalImages, ImageImportError } from './images.ts'
+export type { LocalImage, ImportProgress } from './images.ts'
+export { writeFileAtomic } from './atomic-file.ts'
+export { findCgroup, readCgroup } from './cgroup.ts'
+export { buildBusyboxArchive, BUSYBOX_IMAGE_TAG } from './image-archive.ts'
+export { probeRuntime, ensureProbeImage } from './probe.ts'
+export type { RuntimeProbe } from './probe.ts'

@@ -1,0 +1,63 @@
+/**
+ * Probes a container runtime for real: starts a sandbox from the busybox probe image (built and
+ * loaded on the spot if missing) and reads the kernel the sandbox sees. gVisor's kernel greets with
+ * "Starting gVisor..." in dmesg; a host kernel never does.
+ */
+import { writeFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runKeeper } from './exec.ts'
+import { buildBusyboxArchive } from './image-archive.ts'
+import { importImageArchive } from './images.ts'
+import { createSandbox } from './sandbox.ts'
+import type { Docker } from './docker.ts'
+
+export interface RuntimeProbe {
+  runtime: string
+  /** `uname -r` inside the sandbox. */
+  kernel: string
+  /** Whether the sandbox's kernel is gVisor's. */
+  gvisor: boolean
+}
+
+/** Makes sure the busybox probe image is loaded; returns its ID. */
+export async function ensureProbeImage (docker: Docker, keeper: string): Promise<string> {
+  const { archive, id } = await buildBusyboxArchive(keeper)
+  try {
+    await docker.getImage(id).inspect()
+    return id
+  } catch {}
+  const dir = await mkdtemp(join(tmpdir(), 'clawnode-probe-'))
+  try {
+    const path = join(dir, 'busybox.tar')
+    await writeFile(path, archive)
+    await importImageArchive(docker, path)
+    return id
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+export async function probeRuntime (docker: Docker, runtime: string, keeper: string, options: { signal?: AbortSignal } = {}): Promise<RuntimeProbe> {
+  const image = await ensureProbeImage(docker, keeper)
+  const sandbox = await createSandbox({
+    docker,
+    profile: { image, cpus: 1, memoryMb: 128, pids: 16, tmpMb: 1, artifactBytes: 1024 * 1024 },
+    runtime,
+    keeperPath: keeper,
+    owner: 'probe',
+    home: 'probe'
+  }, options)
+  try {
+    const read = async (args: string[]): Promise<string> => {
+      let out = ''
+      await runKeeper(sandbox, { args, onStdout: (c) => { if (out.length < 65536) out += Buffer.from(c).toString('utf8') }, timeoutMs: 10_000, ...(options.signal === undefined ? {} : { signal: options.signal }) })
+      return out
+    }
+    const kernel = (await read(['uname', '-r'])).trim()
+    const dmesg = await read(['dmesg'])
+    return { runtime, kernel, gvisor: dmesg.includes('Starting gVisor') }
+  } finally {
+    await sandbox.destroy()
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The sandbox runner: the provider's executor. It validates a job, checks the image against the
+ * operator's allowlist, takes a warm sandbox or starts a cold one, runs the job, collects artifacts and
+ * usage, destroys the sandbox, and records everything in the job's run directory. Every outcome,
+ * rejection included, ends in a `result.json` that parses.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { finished } from 'node:stream/promises'
+import { logger } from '@libp2p/logger'
+import { ClawnodeError, serializeError } from '../protocol/index.ts'
+import { isImageAllowed } from './allowlist.ts'
+import { writeFileAtomic } from './atomic-file.ts'
+import { DEFAULT_RUNTIME, JOB_RESULT_VERSION } from './constants.ts'
+import { createDocker, pingDocker } from './docker.ts'
+import {
+  ImageNotAllowedError, JobCancelledError, JobFailedError, JobTimeoutError, OutOfMemoryError,
+  OutputLimitError, RuntimeUnavailableError, SandboxDiedError, SandboxError
+} from './errors.ts'
+import { collectArtifacts, putInputs } from './files.ts'
+import { validateJobSpec } from './job-spec.ts'
+import { runJobProcess } from './job-process.ts'
+import { resolveKeeper } from './keeper.ts'
+import { createWarmPool } from './pool.ts'
+import { createSandbox, profileOf, removeLeftoverSandboxes } from './sandbox.ts'
+import { emptyUsage } from './result.ts'
+import type { Docker } from './docker.ts'
+import type { OutputStream } from './demux.ts'
+import type { Artifact } from './files.ts'
+import type { JobLimits, JobPolicy, ValidatedJob } from './job-spec.ts'
+import type { ProcessOutcome } from './job-process.ts'
+import type { WarmPool, WarmPoolStats } from './pool.ts'
+import type { JobResult, JobStatus } from './result.ts'
+import type { Sandbox } from './sandbox.ts'
+
+const log = logger('clawnode:sandbox:runner')
+
+export interface PoolProfileInit {
+  image: string
+  limits?: Partial<JobLimits>
+  size: number
+}
+
+export interface SandboxRunnerInit {
+  /** The node's data dir; run directories go to `<dataDir>/runs/<jobId>`. */
+  dataDir: string
+  docker?: Docker
+  socketPath?: string
+  /** `runsc` (gVisor, the default) or `runc`, which needs `allowRunc`. */
+  runtime?: string
+  /** The operator's explicit opt-in to run jobs without gVisor (runc). */
+  allowRunc?: boolean
+  /** Path of a static busybox; found automatically when missing. */
+  keeper?: string
+  policy?: JobPolicy
+  pool?: PoolProfileInit[]
+}
+
+export type JobProgressEvent =
+  | { type: 'clawnode:job:sandbox', detail: { warm: boolean, containerId: string } }
+  | { type: 'clawnode:job:started', detail: { jobId: string } }
+  | { type: 'clawnode:job:ended', detail: { end: ProcessOutcome['end'], exitCode: number | null } }
+  | { type: 'clawnode:job:artifacts', detail: { count: number, bytes: number } }
+
+export interface JobRunOptions {
+  jobId?: string
+  signal?: AbortSignal
+  onOutput?: (stream: OutputStream, data: Uint8Array) => void
+  onProgress?: (event: JobProgressEvent) => void
+}
+
+export interface SandboxRunner {
+  readonly runtime: string
+  start: (options?: { signal?: AbortSignal }) => Promise<void>
+  stop: () => Promise<void>
+  run: (spec: unknown, options?: JobRunOptions) => Promise<JobResult>
+  runDir: (jobId: string) => string
+  poolStats: () => WarmPoolStats[]
+  /** Resolves when the warm pool is full (for benchmarks and tests). */
+  poolReady: (options?: { signal?: AbortSignal }) => Promise<void>
+}
+
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+
+export function newJobId (): string {
+  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`
+}
+
+class RuncNotAllowedError extends ClawnodeError {
+  static override name = 'RuncNotAllowedError'
+  constructor () {
+    super('The runc runtime gives jobs no gVisor sandbox and was not explicitly allowed', {
+      hint: 'Keep the default runtime (runsc). To accept the risk anyway, pass --unsafe-runc (or set sandbox.allowRunc: true).'
+    })
+  }
+}
+
+export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
+  const dataDir = resolve(init.dataDir)
+  const runtime = init.runtime ?? DEFAULT_RUNTIME
+  const home = createHash('sha256').update(dataDir).digest('hex').slice(0, 16)
+  let docker = init.docker
+  let keeperPath: string | undefined
+  let pool: WarmPool | undefined
+  let starting: Promise<void> | undefined
+  const running = new Set<AbortController>()
+
+  const doStart = async (signal?: AbortSignal): Promise<void> => {
+    if (runtime === 'runc' && init.allowRunc !== true) throw new RuncNotAllowedError()
+    if (runtime === 'runc') log.error('WARNING: jobs run with runc, without the gVisor sandbox (operator opt-in)')
+    keeperPath = await resolveKeeper(init.keeper)
+    docker ??= await createDocker(init.socketPath === undefined ? {} : { socketPath: init.socketPath })
+    await pingDocker(docker, signal === undefined ? {} : { signal })
+    const info = await docker.info() as { Runtimes?: Record<string, unknown> }
+    if (info.Runtimes?.[runtime] === undefined) throw new RuntimeUnavailableError(runtime, 'is not registered with Docker')
+    const removed = await removeLeftoverSandboxes(docker, home, signal === undefined ? {} : { signal })
+    if (removed > 0) log('removed %d sandboxes left behind by an earlier run', removed)
+    const entries = (init.pool ?? []).filter(p => p.size > 0).map(p => {
+      const job = validateJobSpec({ version: 1, image: p.image, argv: ['true'], limits: p.limits ?? {} }, init.policy)
+      return { profile: profileOf(job.image, job.limits), size: p.size }
+    })
+    pool = createWarmPool({ docker, runtime, keeperPath, home, entries })
+    pool.start()
+  }
+
+  const runDir = (jobId: string): string => join(dataDir, 'runs', jobId)
+
+  const runner: SandboxRunner = {
+    runtime,
+    async start (options = {}) {
+      starting ??= doStart(options.signal).catch((err: unknown) => { starting = undefined; throw err })
+      await starting
+    },
+    async stop () {
+      for (const c of running) c.abort(new JobCancelledError({ hint: 'The node is shutting down; submit the job to another provider.' }))
+      await pool?.stop()
+      starting = undefined
+    },
+    runDir,
+    poolStats: () => pool?.stats() ?? [],
+    poolReady: async (options = {}) => { await pool?.whenFull(options) },
+
+    async run (spec, options = {}) {
+      const jobId = options.jobId ?? newJobId()
+      if (!JOB_ID.test(jobId)) throw new RangeError('jobId must be 1-64 characters of [A-Za-z0-9_-]')
+      const dir = runDir(jobId)
+      await mkdir(join(dir, 'logs'), { recursive: true })
+      await mkdir(join(dir, 'artifacts'), { recursive: true })
+      await writeFileAtomic(join(dir, 'request.json'), JSON.stringify(spec, null, 2) + '\n')
+      const startedAt = new Date().toISOString()
+      const controller = new AbortController()
+      running.add(controller)
+      const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal])
+      const result: JobResult = {
+        version: JOB_RESULT_VERSION, jobId, status: 'rejected', image: null, runtime, warm: false, startedAt,
+        finishedAt: startedAt, exitCode: null, usage: emptyUsage(), outputTruncated: false, artifacts: [], error: null
+      }
+      const finish = async (status: JobStatus, error?: unknown): Promise<JobResult> => {
+        result.status = status
+        result.error = error === undefined ? null : serializeError(error)
+        result.finishedAt = new Date().toISOString()
+        running.delete(controller)
+        await writeFileAtomic(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n')
+        log('job %s %s', jobId, status)
+        return result
+      }
+
+      let job: ValidatedJob
+      try {
+        job = validateJobSpec(spec, init.policy)
+        result.image = job.image
+        if (!(await isImageAllowed(dataDir, job.image))) throw new ImageNotAllowedError(job.image)
+      } catch (err) {
+        return await finish('rejected', err)
+      }
+      if (signal.aborted) return await finish('cancelled', new JobCancelledError({ cause: signal.reason }))
+
+      let sandbox: Sandbox | undefined
+      try {
+        await runner.start({ signal })
+        const profile = profileOf(job.image, job.limits)
+        sandbox = pool?.take(profile)
+        result.warm = sandbox !== undefined
+        sandbox ??= await createSandbox({ docker: docker as Docker, profile, runtime, keeperPath: keeperPath as string, owner: jobId, home }, { signal })
+        options.onProgress?.({ type: 'clawnode:job:sandbox', detail: { warm: result.warm, containerId: sandbox.id } })
+        await putInputs(sandbox, job.files, { signal })
+        return await execute(sandbox, job)
+      } catch (err) {
+        if (signal.aborted) return await finish('cancelled', new JobCancelledError({ cause: err }))
+        return await finish('failed', err instanceof ClawnodeError ? err : new SandboxError((err as Error).message, { cause: err }))
+      } finally {
+        await sandbox?.destroy().catch((err: unknown) => { log.error('job %s: %e', jobId, err) })
+      }
+
+      async function execute (sandbox: Sandbox, job: ValidatedJob): Promise<JobResult> {
+        const logs = { stdout: createWriteStream(join(dir, 'logs', 'stdout.log')), stderr: createWriteStream(join(dir, 'logs', 'stderr.log')) }
+        options.onProgress?.({ type: 'clawnode:job:started', detail: { jobId } })
+        let outcome: ProcessOutcome
+        try {
+          outcome = await runJobProcess(sandbox, job, {
+            signal,
+            onOutput: (stream, data) => { logs[stream].write(data); options.onOutput?.(stream, data) }
+          })
+        } finally {
+          logs.stdout.end()
+          logs.stderr.end()
+          await Promise.all([finished(logs.stdout), finished(logs.stderr)])
+        }
+        options.onProgress?.({ type: 'clawnode:job:ended', detail: { end: outcome.end, exitCode: outcome.exitCode } })
+        const usage = result.usage
+        usage.wallMs = outcome.wallMs
+        usage.cpuMs = Math.round(outcome.cpuNs / 1e6)
+        usage.peakMemoryBytes = outcome.peakMemoryBytes
+        usage.exitCode = outcome.exitCode
+        usage.stdoutBytes = outcome.stdoutBytes
+        usage.stderrBytes = outcome.stderrBytes
+        result.exitCode = outcome.exitCode
+        result.outputTruncated = outcome.outputTruncated
+        const oom = outcome.memoryExhausted && (outcome.end === 'sandbox-died' || outcome.exitCode === 137)
+        usage.oomKilled = oom
+
+        let artifactError: unknown
+        if (outcome.end === 'exited' && outcome.sandboxAlive) {
+          try {
+            result.artifacts = await collectArtifacts(sandbox, join(dir, 'artifacts'), { maxBytes: job.limits.artifactBytes, signal })
+          } catch (err) { artifactError = err }
+        }
+        usage.artifactBytes = result.artifacts.reduce((n: number, a: Artifact) => n + a.size, 0)
+        usage.bytesOut = usage.stdoutBytes + usage.stderrBytes + usage.artifactBytes
+        options.onProgress?.({ type: 'clawnode:job:artifacts', detail: { count: result.artifacts.length, bytes: usage.artifactBytes } })
+
+        switch (outcome.end) {
+          case 'cancelled': return await finish('cancelled', new JobCancelledError({ cause: signal.reason }))
+          case 'timeout': return await finish('timeout', new JobTimeoutError(job.limits.wallMs))
+          case 'output-limit': return await finish('failed', new OutputLimitError(job.limits.outputBytes))
+          case 'sandbox-died': return await finish('failed', oom ? new OutOfMemoryError(job.limits.memoryMb) : new SandboxDiedError(outcome.detail))
+          case 'stream-error': return await finish('failed', new SandboxError(`Lost the job's output stream: ${outcome.detail}`))
+          case 'exited':
+            if (oom) return await finish('failed', new OutOfMemoryError(job.limits.memoryMb))
+            if (artifactError !== undefined) return await finish('failed', artifactError)
+            if (outcome.exitCode !== 0) return await finish('failed', new JobFailedError(outcome.exitCode ?? -1))
+            return await finish('succeeded')
+        }
+      }
+    }
+  }
+  return runner
+}

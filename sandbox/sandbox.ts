@@ -1,0 +1,169 @@
+/**
+ * One sandbox: a gVisor container with every hardening flag, holding the keeper open so a single job
+ * can be exec'd into it. A sandbox serves exactly one job and is then destroyed (killed and removed).
+ */
+import { logger } from '@libp2p/logger'
+import {
+  DEFAULT_JOB_USER, DOCKER_CALL_TIMEOUT_MS, GVISOR_PIDS_OVERHEAD, IN_DIR, KEEPER_MOUNT, OUT_DIR,
+  SANDBOX_LABEL, TMP_DIR
+} from './constants.ts'
+import { findCgroup } from './cgroup.ts'
+import { isConnectionError, type Docker } from './docker.ts'
+import { DockerUnavailableError, ImageNotAllowedError, RuntimeUnavailableError, SandboxError } from './errors.ts'
+import type { JobLimits } from './job-spec.ts'
+import type { CgroupPaths } from './cgroup.ts'
+import type Dockerode from 'dockerode'
+
+const log = logger('clawnode:sandbox')
+
+/** The container-level part of a job's limits: sandboxes with the same profile are interchangeable. */
+export interface SandboxProfile {
+  image: string
+  cpus: number
+  memoryMb: number
+  pids: number
+  tmpMb: number
+  artifactBytes: number
+}
+
+export interface SandboxInit {
+  docker: Docker
+  profile: SandboxProfile
+  runtime: string
+  keeperPath: string
+  /** Label value: the job id, or "pool" for warm sandboxes. */
+  owner: string
+  /** Identifies the data dir that owns the sandbox, so cleanup never touches another node's. */
+  home: string
+}
+
+export interface Sandbox {
+  readonly id: string
+  readonly container: Dockerode.Container
+  readonly profile: SandboxProfile
+  readonly cgroup: CgroupPaths | undefined
+  /** Kills and removes the container; safe to call more than once. */
+  destroy: () => Promise<void>
+}
+
+export function profileOf (image: string, limits: JobLimits): SandboxProfile {
+  return { image, cpus: limits.cpus, memoryMb: limits.memoryMb, pids: limits.pids, tmpMb: limits.tmpMb, artifactBytes: limits.artifactBytes }
+}
+
+export function profileKey (p: SandboxProfile): string {
+  return `${p.image}|${p.cpus}|${p.memoryMb}|${p.pids}|${p.tmpMb}|${p.artifactBytes}`
+}
+
+/** The Docker create options for a profile: the whole containment policy in one place. */
+export function containerOptions (init: Omit<SandboxInit, 'docker'>): Dockerode.ContainerCreateOptions {
+  const { profile } = init
+  const mb = 1024 * 1024
+  const outMb = Math.max(1, Math.ceil(profile.artifactBytes / mb))
+  return {
+    Image: profile.image,
+    Entrypoint: [KEEPER_MOUNT],
+    Cmd: ['sleep', '2147483647'],
+    User: DEFAULT_JOB_USER,
+    WorkingDir: IN_DIR,
+    NetworkDisabled: true,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    Labels: { [SANDBOX_LABEL]: init.home, [`${SANDBOX_LABEL}.owner`]: init.owner },
+    HostConfig: {
+      Runtime: init.runtime,
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      IpcMode: 'private',
+      // The host limit also covers gVisor's own threads; the job's limit is RLIMIT_NPROC inside.
+      PidsLimit: profile.pids + GVISOR_PIDS_OVERHEAD,
+      Ulimits: [{ Name: 'nproc', Soft: profile.pids, Hard: profile.pids }],
+      Memory: profile.memoryMb * mb,
+      MemorySwap: profile.memoryMb * mb,
+      NanoCpus: Math.round(profile.cpus * 1e9),
+      Tmpfs: {
+        [TMP_DIR]: `rw,nosuid,nodev,size=${profile.tmpMb}m,mode=1777`,
+        [IN_DIR]: `rw,nosuid,nodev,size=${profile.tmpMb}m,mode=1777`,
+        [OUT_DIR]: `rw,nosuid,nodev,size=${outMb}m,mode=1777`
+      },
+      Binds: [`${init.keeperPath}:${KEEPER_MOUNT}:ro`],
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }
+    }
+  }
+}
+
+function bounded (signal?: AbortSignal): AbortSignal {
+  return AbortSignal.any([AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS), ...(signal === undefined ? [] : [signal])])
+}
+
+function mapCreateError (err: unknown, init: SandboxInit): Error {
+  const message = (err as { json?: { message?: string }, message?: string })?.json?.message ?? (err as Error)?.message ?? String(err)
+  const status = (err as { statusCode?: number })?.statusCode
+  if (isConnectionError(err)) return new DockerUnavailableError((init.docker.modem as { socketPath?: string }).socketPath ?? 'unknown', { cause: err })
+  if (status === 404 && /image/i.test(message)) return new ImageNotAllowedError(init.profile.image, 'is not present on this host')
+  if (/runtime/i.test(message) && /unknown|not found|invalid/i.test(message)) {
+    return new RuntimeUnavailableError(init.runtime, 'is not registered with Docker', { cause: err })
+  }
+  return new SandboxError(`Could not start a sandbox: ${message}`, { cause: err })
+}
+
+/** Creates and starts a sandbox. On any failure, nothing is left behind. */
+export async function createSandbox (init: SandboxInit, options: { signal?: AbortSignal } = {}): Promise<Sandbox> {
+  const { docker } = init
+  let container: Dockerode.Container
+  try {
+    container = await docker.createContainer({ ...containerOptions(init), abortSignal: bounded(options.signal) } as Dockerode.ContainerCreateOptions)
+  } catch (err) {
+    throw mapCreateError(err, init)
+  }
+  let destroyed: Promise<void> | undefined
+  const destroy = async (): Promise<void> => {
+    destroyed ??= removeContainer(container)
+    await destroyed
+  }
+  try {
+    await container.start({ abortSignal: bounded(options.signal) })
+    const info = await container.inspect({ abortSignal: bounded(options.signal) })
+    let cgroup: CgroupPaths | undefined
+    try {
+      cgroup = await findCgroup(info.State.Pid)
+    } catch (err) {
+      log('no cgroup for sandbox %s: %e', container.id, err)
+    }
+    log('sandbox %s started (runtime %s)', container.id.slice(0, 12), init.runtime)
+    return { id: container.id, container, profile: init.profile, cgroup, destroy }
+  } catch (err) {
+    await destroy()
+    throw mapCreateError(err, init)
+  }
+}
+
+async function removeContainer (container: Dockerode.Container): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await container.remove({ force: true, v: true, abortSignal: AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS) })
+      return
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode
+      if (status === 404) return
+      // 409: removal already in progress; wait for it to finish.
+      log.error('removing sandbox %s failed (attempt %d): %e', container.id.slice(0, 12), attempt + 1, err)
+      await new Promise(resolve => setTimeout(resolve, 200 * (attempt + 1)))
+    }
+  }
+  throw new SandboxError(`Could not remove sandbox container ${container.id}`, { hint: `Remove it by hand: docker rm -f ${container.id}` })
+}
+
+/** Removes sandboxes a crashed process of the same data dir left behind. */
+export async function removeLeftoverSandboxes (docker: Docker, home: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+  const filters = { label: [`${SANDBOX_LABEL}=${home}`] }
+  const list = await docker.listContainers({ all: true, filters, abortSignal: bounded(options.signal) } as Dockerode.ContainerListOptions)
+  await Promise.all(list.map(async c => { await removeContainer(docker.getContainer(c.Id)) }))
+  return list.length
+}
