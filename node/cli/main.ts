@@ -20,8 +20,14 @@ const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command:
 }
 
 function version (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  // ../../ from the sources, ../../../ from the compiled dist/node/cli/.
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string, version: string }
+      if (pkg.name === 'clawnode') return pkg.version
+    } catch {}
+  }
+  return 'unknown'
 }
 
 function help (): string {

@@ -1,0 +1,12 @@
+/**
+ * Compiles the TypeScript sources to dist/ for the published package (development and tests run the
+ * sources directly on Node 24's type stripping). Usage: node scripts/build.ts
+ */
+import { execFileSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = join(import.meta.dirname, '..')
+rmSync(join(root, 'dist'), { recursive: true, force: true })
+execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+process.stdout.write('built dist/\n')

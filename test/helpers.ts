@@ -1,0 +1,69 @@
+/**
+ * Shared test helpers: a time bound for every test that waits on I/O (uvu has no per-test timeout),
+ * the offline-built test image, temporary data dirs, a CLI runner, and a check for leftover sandboxes.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createDocker, SANDBOX_LABEL } from '../sandbox/index.ts'
+import type { Docker } from '../sandbox/index.ts'
+
+export const ROOT = join(import.meta.dirname, '..')
+
+/** Wraps a test body so that it fails after `ms` instead of hanging the whole run. */
+export function bounded<A extends unknown[]> (ms: number, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new Error(`test did not finish within ${ms} ms`)) }, ms)
+    })
+    try {
+      await Promise.race([fn(...args), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** The image ID of the busybox test image built by `npm run images` (scripts/build-images.ts). */
+export function testImage (): string {
+  const path = join(ROOT, '.images', 'images.json')
+  if (!existsSync(path)) throw new Error('The test image is missing: run `npm run images` (needs Docker)')
+  return (JSON.parse(readFileSync(path, 'utf8')) as { busybox: { id: string } }).busybox.id
+}
+
+export async function tempDir (prefix = 'clawnode-test-'): Promise<string> {
+  return await mkdtemp(join(tmpdir(), prefix))
+}
+
+let docker: Docker | undefined
+export async function testDocker (): Promise<Docker> {
+  docker ??= await createDocker()
+  return docker
+}
+
+/** Containers created by any clawnode runner that still exist (running or not). */
+export async function sandboxContainers (): Promise<string[]> {
+  const d = await testDocker()
+  const list = await d.listContainers({ all: true, filters: { label: [SANDBOX_LABEL] } })
+  return list.map(c => c.Id)
+}
+
+export interface CliResult { code: number | null, stdout: string, stderr: string }
+
+/** Runs the clawnode CLI from the source tree (or `bin` if given) with a time bound. */
+export async function cli (args: string[], options: { env?: NodeJS.ProcessEnv, node?: string, bin?: string, timeoutMs?: number, cwd?: string } = {}): Promise<CliResult> {
+  return await new Promise((resolve) => {
+    execFile(options.node ?? process.execPath, [options.bin ?? join(ROOT, 'node', 'cli', 'bin.js'), ...args], {
+      env: { ...process.env, ...options.env },
+      timeout: options.timeoutMs ?? 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+      cwd: options.cwd ?? ROOT
+    }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
