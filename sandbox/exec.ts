@@ -55,15 +55,23 @@ export interface KeeperRun {
   args: string[]
   stdin?: Uint8Array
   onStdout: (chunk: Uint8Array) => void
-  /** Cap on stderr kept for the error message. */
   timeoutMs: number
   signal?: AbortSignal
 }
 
 /** Runs the keeper (busybox) with args; resolves with its exit code and the start of its stderr. */
 export async function runKeeper (sandbox: Sandbox, run: KeeperRun): Promise<{ exitCode: number, stderr: string }> {
+  const started = await startExec(sandbox, { cmd: [KEEPER_MOUNT, ...run.args], stdin: run.stdin !== undefined, ...(run.signal === undefined ? {} : { signal: run.signal }) })
+  return await completeExec(started, run)
+}
+
+/**
+ * Feeds a started exec its stdin, passes its stdout on, and waits (bounded) for it to end; resolves
+ * with the exit code and the first 4 KiB of stderr.
+ */
+export async function completeExec (started: StartedExec, run: Omit<KeeperRun, 'args'>): Promise<{ exitCode: number, stderr: string }> {
+  const { exec, stream } = started
   const signal = AbortSignal.any([AbortSignal.timeout(run.timeoutMs), ...(run.signal === undefined ? [] : [run.signal])])
-  const { exec, stream } = await startExec(sandbox, { cmd: [KEEPER_MOUNT, ...run.args], stdin: run.stdin !== undefined, signal })
   const stderr: Uint8Array[] = []
   let stderrBytes = 0
   const demux = createDemuxer((which: OutputStream, data) => {
@@ -71,7 +79,7 @@ export async function runKeeper (sandbox: Sandbox, run: KeeperRun): Promise<{ ex
     else if (stderrBytes < 4096) { stderr.push(data.slice(0, 4096 - stderrBytes)); stderrBytes += data.byteLength }
   })
   const ended = new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => { stream.destroy(); reject(new SandboxError(`sandbox helper ${run.args[0] ?? ''} did not finish`, { cause: signal.reason })) }
+    const onAbort = (): void => { stream.destroy(); reject(new SandboxError('a sandbox helper process did not finish in time', { cause: signal.reason })) }
     if (signal.aborted) { onAbort(); return }
     signal.addEventListener('abort', onAbort, { once: true })
     stream.on('data', (chunk: Buffer) => {
@@ -80,7 +88,7 @@ export async function runKeeper (sandbox: Sandbox, run: KeeperRun): Promise<{ ex
     stream.once('error', (err) => { signal.removeEventListener('abort', onAbort); reject(new SandboxError(`sandbox helper failed: ${err.message}`, { cause: err })) })
     stream.once('end', () => { signal.removeEventListener('abort', onAbort); resolve() })
   })
-  if (run.stdin !== undefined) feedStdin(stream, run.stdin)
+  feedStdin(stream, run.stdin)
   await ended
   const info = await exec.inspect({ abortSignal: AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS) } as object)
   return { exitCode: info.ExitCode ?? -1, stderr: Buffer.concat(stderr).toString('utf8') }

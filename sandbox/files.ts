@@ -10,9 +10,9 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import * as tar from 'tar-stream'
-import { ARTIFACT_COLLECT_TIMEOUT_MS, DOCKER_CALL_TIMEOUT_MS, IN_DIR, MAX_ARTIFACTS, OUT_DIR } from './constants.ts'
+import { ARTIFACT_COLLECT_TIMEOUT_MS, DOCKER_CALL_TIMEOUT_MS, IN_DIR, KEEPER_MOUNT, MAX_ARTIFACTS, OUT_DIR } from './constants.ts'
 import { ArtifactLimitError, SandboxError } from './errors.ts'
-import { runKeeper } from './exec.ts'
+import { completeExec, runKeeper, startExec } from './exec.ts'
 import type { ValidatedJob } from './job-spec.ts'
 import type { Sandbox } from './sandbox.ts'
 
@@ -69,8 +69,48 @@ export interface CollectOptions {
   signal?: AbortSignal
 }
 
-/** Streams /out out of the sandbox into `destDir`, returning each regular file with its digest. */
-export async function collectArtifacts (sandbox: Sandbox, destDir: string, options: CollectOptions): Promise<Artifact[]> {
+export interface ArtifactCollector {
+  /** Streams /out into `destDir`; call once, after the job has ended. */
+  collect: (destDir: string, options: CollectOptions) => Promise<Artifact[]>
+  /** Drops the collector without collecting (the job was killed, or its sandbox died). */
+  cancel: () => void
+}
+
+/**
+ * Starts the artifact collector next to the job: a keeper shell that blocks reading its stdin and then
+ * tars /out. Starting a process in gVisor costs tens of milliseconds, so it is paid while the job runs
+ * rather than after it; the newline sent by `collect` releases it. Polling would burn the job's CPU.
+ */
+export function startArtifactCollector (sandbox: Sandbox, options: { signal?: AbortSignal } = {}): ArtifactCollector {
+  const started = startExec(sandbox, {
+    cmd: [KEEPER_MOUNT, 'sh', '-c', `read -r _; exec ${KEEPER_MOUNT} tar -c -f - -C ${OUT_DIR} .`],
+    stdin: true,
+    ...(options.signal === undefined ? {} : { signal: options.signal })
+  })
+  // Until collect() is called nobody awaits this; keep a failure from being unhandled.
+  started.catch(() => {})
+  return {
+    // A dying gVisor sandbox may never close an exec stream, so it is closed from this side.
+    cancel () { started.then(({ stream }) => { stream.destroy() }, () => {}) },
+    async collect (destDir, collectOptions) {
+      return await extractArtifacts(destDir, collectOptions, async (onStdout) => await completeExec(await started, {
+        stdin: NEWLINE,
+        onStdout,
+        timeoutMs: ARTIFACT_COLLECT_TIMEOUT_MS,
+        ...(collectOptions.signal === undefined ? {} : { signal: collectOptions.signal })
+      }))
+    }
+  }
+}
+
+const NEWLINE = Uint8Array.of(0x0a)
+
+/** Parses the tar stream that `produce` writes, checking paths, sizes and counts as it arrives. */
+async function extractArtifacts (
+  destDir: string,
+  options: CollectOptions,
+  produce: (onStdout: (chunk: Uint8Array) => void) => Promise<{ exitCode: number, stderr: string }>
+): Promise<Artifact[]> {
   const artifacts: Artifact[] = []
   let total = 0
   let failure: Error | undefined
@@ -98,12 +138,7 @@ export async function collectArtifacts (sandbox: Sandbox, destDir: string, optio
     run().then(() => { next() }, (err: Error) => { failure ??= err; stream.resume(); next() })
   })
 
-  const { exitCode, stderr } = await runKeeper(sandbox, {
-    args: ['tar', '-c', '-f', '-', '-C', OUT_DIR, '.'],
-    onStdout: (chunk) => { extract.write(Buffer.from(chunk)) },
-    timeoutMs: ARTIFACT_COLLECT_TIMEOUT_MS,
-    ...(options.signal === undefined ? {} : { signal: options.signal })
-  })
+  const { exitCode, stderr } = await produce((chunk) => { extract.write(Buffer.from(chunk)) })
   extract.end(() => {})
   await finished
   if (failure !== undefined) throw failure

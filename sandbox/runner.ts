@@ -19,7 +19,7 @@ import {
   ImageNotAllowedError, JobCancelledError, JobFailedError, JobTimeoutError, OutOfMemoryError,
   OutputLimitError, RuntimeUnavailableError, SandboxDiedError, SandboxError
 } from './errors.ts'
-import { collectArtifacts, putInputs } from './files.ts'
+import { putInputs, startArtifactCollector } from './files.ts'
 import { validateJobSpec } from './job-spec.ts'
 import { runJobProcess } from './job-process.ts'
 import { resolveKeeper } from './keeper.ts'
@@ -80,6 +80,8 @@ export interface SandboxRunner {
   poolStats: () => WarmPoolStats[]
   /** Resolves when the warm pool is full (for benchmarks and tests). */
   poolReady: (options?: { signal?: AbortSignal }) => Promise<void>
+  /** Resolves when every finished job's sandbox has been removed. */
+  settled: () => Promise<void>
 }
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
@@ -106,6 +108,14 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
   let pool: WarmPool | undefined
   let starting: Promise<void> | undefined
   const running = new Set<AbortController>()
+  // Sandboxes of jobs that ended normally are removed after the result is returned (the job is over
+  // and its usage read); killed jobs' sandboxes are removed before. stop() waits for all of them.
+  const removing = new Set<Promise<void>>()
+  const removeLater = (sandbox: Sandbox): void => {
+    const p = sandbox.destroy().catch((err: unknown) => { log.error('removing sandbox %s: %e', sandbox.id.slice(0, 12), err) }).finally(() => { removing.delete(p) })
+    removing.add(p)
+  }
+  const settled = async (): Promise<void> => { while (removing.size > 0) await Promise.allSettled([...removing]) }
 
   const doStart = async (signal?: AbortSignal): Promise<void> => {
     if (runtime === 'runc' && init.allowRunc !== true) throw new RuncNotAllowedError()
@@ -136,8 +146,10 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
     async stop () {
       for (const c of running) c.abort(new JobCancelledError({ hint: 'The node is shutting down; submit the job to another provider.' }))
       await pool?.stop()
+      await settled()
       starting = undefined
     },
+    settled,
     runDir,
     poolStats: () => pool?.stats() ?? [],
     poolReady: async (options = {}) => { await pool?.whenFull(options) },
@@ -178,6 +190,7 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
       if (signal.aborted) return await finish('cancelled', new JobCancelledError({ cause: signal.reason }))
 
       let sandbox: Sandbox | undefined
+      let keep = false
       try {
         await runner.start({ signal })
         const profile = profileOf(job.image, job.limits)
@@ -191,12 +204,16 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
         if (signal.aborted) return await finish('cancelled', new JobCancelledError({ cause: err }))
         return await finish('failed', err instanceof ClawnodeError ? err : new SandboxError((err as Error).message, { cause: err }))
       } finally {
-        await sandbox?.destroy().catch((err: unknown) => { log.error('job %s: %e', jobId, err) })
+        if (sandbox !== undefined) {
+          if (keep) removeLater(sandbox)
+          else await sandbox.destroy().catch((err: unknown) => { log.error('job %s: %e', jobId, err) })
+        }
       }
 
       async function execute (sandbox: Sandbox, job: ValidatedJob): Promise<JobResult> {
         const logs = { stdout: createWriteStream(join(dir, 'logs', 'stdout.log')), stderr: createWriteStream(join(dir, 'logs', 'stderr.log')) }
         options.onProgress?.({ type: 'clawnode:job:started', detail: { jobId } })
+        const collector = startArtifactCollector(sandbox, { signal })
         let outcome: ProcessOutcome
         try {
           outcome = await runJobProcess(sandbox, job, {
@@ -224,8 +241,12 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
         let artifactError: unknown
         if (outcome.end === 'exited' && outcome.sandboxAlive) {
           try {
-            result.artifacts = await collectArtifacts(sandbox, join(dir, 'artifacts'), { maxBytes: job.limits.artifactBytes, signal })
+            result.artifacts = await collector.collect(join(dir, 'artifacts'), { maxBytes: job.limits.artifactBytes, signal })
           } catch (err) { artifactError = err }
+          // The job's process tree is done: the sandbox may go in the background.
+          keep = true
+        } else {
+          collector.cancel()
         }
         usage.artifactBytes = result.artifacts.reduce((n: number, a: Artifact) => n + a.size, 0)
         usage.bytesOut = usage.stdoutBytes + usage.stderrBytes + usage.artifactBytes

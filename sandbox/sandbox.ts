@@ -4,7 +4,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  DEFAULT_JOB_USER, DOCKER_CALL_TIMEOUT_MS, GVISOR_PIDS_OVERHEAD, IN_DIR, KEEPER_MOUNT, OUT_DIR,
+  DEFAULT_JOB_USER, DOCKER_CALL_TIMEOUT_MS, GVISOR_PIDS_OVERHEAD, IN_DIR, KEEPER_MOUNT, KEEPER_PROCESSES, OUT_DIR,
   SANDBOX_LABEL, TMP_DIR
 } from './constants.ts'
 import { findCgroup } from './cgroup.ts'
@@ -79,9 +79,10 @@ export function containerOptions (init: Omit<SandboxInit, 'docker'>): Dockerode.
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       IpcMode: 'private',
-      // The host limit also covers gVisor's own threads; the job's limit is RLIMIT_NPROC inside.
+      // The host limit also covers gVisor's own threads; the job's limit is RLIMIT_NPROC inside, plus
+      // the keeper and the artifact collector, which run as the same user.
       PidsLimit: profile.pids + GVISOR_PIDS_OVERHEAD,
-      Ulimits: [{ Name: 'nproc', Soft: profile.pids, Hard: profile.pids }],
+      Ulimits: [{ Name: 'nproc', Soft: profile.pids + KEEPER_PROCESSES, Hard: profile.pids + KEEPER_PROCESSES }],
       Memory: profile.memoryMb * mb,
       MemorySwap: profile.memoryMb * mb,
       NanoCpus: Math.round(profile.cpus * 1e9),

@@ -29,23 +29,38 @@ const uvu = join(root, 'node_modules', 'uvu', 'bin.js')
 const args = [uvu, 'test', pattern === undefined ? '\\.test\\.ts$' : `${pattern}.*\\.test\\.ts$`]
 const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'inherit'] })
 let output = ''
-child.stdout.on('data', (c: Buffer) => { process.stdout.write(c); output += c.toString('utf8'); if (output.length > 4_000_000) output = output.slice(-1_000_000) })
+let lingered = false
+let exitTimer: NodeJS.Timeout | undefined
+child.stdout.on('data', (c: Buffer) => {
+  process.stdout.write(c)
+  output += c.toString('utf8')
+  if (output.length > 4_000_000) output = output.slice(-1_000_000)
+  // uvu has printed its totals: a process that does not exit now holds leaked handles (a bug).
+  if (exitTimer === undefined && /Duration:/.test(output)) {
+    exitTimer = setTimeout(() => { lingered = true; child.kill('SIGKILL') }, 15_000)
+  }
+})
 const timer = setTimeout(() => {
   process.stderr.write(`\n✗ the test run passed its ${TOTAL_TIMEOUT_MS / 60000} minute bound; killing it\n`)
   child.kill('SIGKILL')
 }, TOTAL_TIMEOUT_MS)
 const code = await new Promise<number | null>((resolve) => { child.on('close', resolve) })
 clearTimeout(timer)
+clearTimeout(exitTimer)
 
 const read = (label: string): number => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN)
 const total = read('Total')
 const passed = read('Passed')
 const skipped = read('Skipped')
 let failed = Number.isNaN(total) || Number.isNaN(passed) ? 1 : total - passed - (Number.isNaN(skipped) ? 0 : skipped)
-if (code !== 0 && failed === 0) failed = 1
+if (code !== 0 && failed === 0 && !lingered) failed = 1
 if (requireAll && skipped > 0) {
   process.stderr.write(`✗ ${skipped} test(s) skipped, but CLAWNODE_REQUIRE_ALL=1 allows no skips\n`)
   failed += skipped
+}
+if (lingered) {
+  process.stderr.write('✗ the test process did not exit after its tests ended: something leaks a handle (timer, stream, socket)\n')
+  failed++
 }
 failed += setupFailures
 const passedCount = Number.isNaN(passed) ? 0 : passed

@@ -35,6 +35,7 @@ async function run (ctx: Ctx, script: string, limits: Partial<JobLimits> = {}, s
 }
 
 async function hostIsFine (ctx: Ctx, containerId: string): Promise<void> {
+  await ctx.runner.settled()
   const docker = await testDocker()
   if (containerId !== '') {
     const gone = await docker.getContainer(containerId).inspect().then(() => false, (err: { statusCode?: number }) => err.statusCode === 404)

@@ -23,7 +23,7 @@ test.before(async () => {
 test.after(async () => { await runner?.stop() })
 
 test('a job reads stdin, writes an artifact, prints to stdout and stderr and exits 3: all captured', bounded(60_000, async () => {
-  const out: Record<string, string> = { stdout: '', stderr: '' }
+  const out = { stdout: '', stderr: '' }
   const events: string[] = []
   const result = await runner.run({
     version: 1,
@@ -96,6 +96,7 @@ test('an idle job costs almost no CPU', bounded(60_000, async () => {
 test('the sandbox container is removed after the job', bounded(60_000, async () => {
   let containerId = ''
   await runner.run({ version: 1, image, argv: ['true'] }, { onProgress: (e) => { if (e.type === 'clawnode:job:sandbox') containerId = e.detail.containerId } })
+  await runner.settled()
   const docker = await testDocker()
   try {
     await docker.getContainer(containerId).inspect()

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { containerOptions, GVISOR_PIDS_OVERHEAD, KEEPER_MOUNT } from '../../sandbox/index.ts'
+import { containerOptions, GVISOR_PIDS_OVERHEAD, KEEPER_MOUNT, KEEPER_PROCESSES } from '../../sandbox/index.ts'
 
 const image = 'sha256:' + 'c'.repeat(64)
 const options = containerOptions({
@@ -28,7 +28,7 @@ test('resource limits: memory = swap, CPU quota, pids with gVisor headroom and R
   assert.is(host.MemorySwap, host.Memory)
   assert.is(host.NanoCpus, 500_000_000)
   assert.is(host.PidsLimit, 16 + GVISOR_PIDS_OVERHEAD)
-  assert.equal(host.Ulimits, [{ Name: 'nproc', Soft: 16, Hard: 16 }])
+  assert.equal(host.Ulimits, [{ Name: 'nproc', Soft: 16 + KEEPER_PROCESSES, Hard: 16 + KEEPER_PROCESSES }])
 })
 
 test('size-limited tmpfs for /tmp, /in and /out; the keeper is mounted read-only', () => {

@@ -1,0 +1,42 @@
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { bounded, cli, tempDir } from '../helpers.ts'
+
+interface Report { ok: boolean, checks: Array<{ name: string, ok: boolean, detail: string, fix?: string }> }
+
+test('doctor passes every check on a host set up for providers', bounded(60_000, async () => {
+  const data = await tempDir()
+  const r = await cli(['doctor', '--json', '--data', data])
+  const report = JSON.parse(r.stdout) as Report
+  assert.equal(report.checks.filter(c => !c.ok), [])
+  assert.is(r.code, 0)
+  const sandbox = report.checks.find(c => c.name === 'runsc sandbox starts')
+  assert.match(sandbox?.detail ?? '', /\(gVisor\)/)
+}))
+
+test('doctor against a dead Docker socket reports ✗ with the fix and exits non-zero', bounded(30_000, async () => {
+  const data = await tempDir()
+  const socket = join(data, 'dead.sock')
+  const human = await cli(['doctor', '--docker-socket', socket, '--data', data])
+  assert.is(human.code, 1)
+  assert.match(human.stdout, new RegExp(`✗ Docker daemon: cannot reach ${socket}`))
+  assert.match(human.stdout, /fix: Start Docker .*setup-host\.sh/)
+  const json = await cli(['doctor', '--json', '--docker-socket', socket, '--data', data])
+  const report = JSON.parse(json.stdout) as Report
+  assert.is(report.ok, false)
+  assert.is(report.checks.find(c => c.name === 'Docker daemon')?.ok, false)
+  assert.is(json.code, 1)
+}))
+
+test('doctor flags a data dir others can read', bounded(30_000, async () => {
+  const data = await tempDir()
+  const { chmod } = await import('node:fs/promises')
+  await chmod(data, 0o755)
+  const r = await cli(['doctor', '--json', '--docker-socket', join(data, 'none.sock'), '--data', data])
+  const check = (JSON.parse(r.stdout) as Report).checks.find(c => c.name === 'data dir')
+  assert.is(check?.ok, false)
+  assert.match(check?.fix ?? '', /chmod 700/)
+}))
+
+test.run()
