@@ -32,8 +32,8 @@ export const SANDBOX_LABEL = 'io.clawnode.sandbox'
  */
 export const GVISOR_PIDS_OVERHEAD = 128
 
-/** Processes of ours inside each sandbox, as the job's user: the keeper and the artifact collector. */
-export const KEEPER_PROCESSES = 2
+/** Processes of ours inside each sandbox, as the job's user: the keeper (which becomes the collector). */
+export const KEEPER_PROCESSES = 1
 
 /** Interval at which the runner samples the sandbox's cgroup while a job runs. */
 export const CGROUP_SAMPLE_INTERVAL_MS = 100

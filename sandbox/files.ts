@@ -1,8 +1,8 @@
 /**
  * Moves files across the sandbox wall with the keeper's tar: input files into /in before the job,
  * artifacts out of /out after it (tmpfs content lives inside gVisor, invisible to Docker's archive API,
- * so it is streamed out while the sandbox still runs). Artifact paths, sizes and counts are checked
- * as the stream arrives, and each file is hashed as it is written.
+ * so it is streamed out before the sandbox goes). Artifact paths, sizes and counts are checked as the
+ * stream arrives, and each file is hashed as it is written.
  */
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
@@ -10,9 +10,11 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import * as tar from 'tar-stream'
-import { ARTIFACT_COLLECT_TIMEOUT_MS, DOCKER_CALL_TIMEOUT_MS, IN_DIR, KEEPER_MOUNT, MAX_ARTIFACTS, OUT_DIR } from './constants.ts'
+import { ARTIFACT_COLLECT_TIMEOUT_MS, DOCKER_CALL_TIMEOUT_MS, IN_DIR, MAX_ARTIFACTS } from './constants.ts'
 import { ArtifactLimitError, SandboxError } from './errors.ts'
-import { completeExec, runKeeper, startExec } from './exec.ts'
+import { createDemuxer } from './demux.ts'
+import { createTarEndDetector } from './tar-end.ts'
+import { runKeeper } from './exec.ts'
 import type { ValidatedJob } from './job-spec.ts'
 import type { Sandbox } from './sandbox.ts'
 
@@ -69,38 +71,40 @@ export interface CollectOptions {
   signal?: AbortSignal
 }
 
-export interface ArtifactCollector {
-  /** Streams /out into `destDir`; call once, after the job has ended. */
-  collect: (destDir: string, options: CollectOptions) => Promise<Artifact[]>
-  /** Drops the collector without collecting (the job was killed, or its sandbox died). */
-  cancel: () => void
-}
-
 /**
- * Starts the artifact collector next to the job: a keeper shell that blocks reading its stdin and then
- * tars /out. Starting a process in gVisor costs tens of milliseconds, so it is paid while the job runs
- * rather than after it; the newline sent by `collect` releases it. Polling would burn the job's CPU.
+ * Releases the sandbox's collector (its first process, see sandbox.ts) and streams /out into
+ * `destDir`. Call once, after the job has ended and its usage has been read: the sandbox stops when
+ * the collector is done.
  */
-export function startArtifactCollector (sandbox: Sandbox, options: { signal?: AbortSignal } = {}): ArtifactCollector {
-  const started = startExec(sandbox, {
-    cmd: [KEEPER_MOUNT, 'sh', '-c', `read -r _; exec ${KEEPER_MOUNT} tar -c -f - -C ${OUT_DIR} .`],
-    stdin: true,
-    ...(options.signal === undefined ? {} : { signal: options.signal })
+export async function collectArtifacts (sandbox: Sandbox, destDir: string, options: CollectOptions): Promise<Artifact[]> {
+  const stream = sandbox.attached
+  const signal = AbortSignal.any([AbortSignal.timeout(ARTIFACT_COLLECT_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+  return await extractArtifacts(destDir, options, async (onStdout) => {
+    let stderr = ''
+    const end = createTarEndDetector()
+    let done = (): void => {}
+    const demux = createDemuxer((which, data) => {
+      if (which === 'stdout') {
+        if (end.ended) return
+        onStdout(data)
+        if (end.push(data)) done()
+      } else if (stderr.length < 4096) stderr += Buffer.from(data).toString('utf8')
+    })
+    await new Promise<void>((resolve, reject) => {
+      done = () => { signal.removeEventListener('abort', onAbort); resolve() }
+      const fail = (err: Error): void => { signal.removeEventListener('abort', onAbort); reject(err) }
+      const onAbort = (): void => { stream.destroy(); fail(new SandboxError('collecting the artifacts did not finish in time', { cause: signal.reason })) }
+      if (signal.aborted) { onAbort(); return }
+      signal.addEventListener('abort', onAbort, { once: true })
+      stream.on('data', (chunk: Buffer) => { try { demux.push(chunk) } catch (err) { stream.destroy(err as Error) } })
+      stream.once('error', (err) => { fail(new SandboxError(`collecting the artifacts failed: ${err.message}`, { cause: err })) })
+      // The stream itself ends only once the sandbox has shut down; an end before the archive's end
+      // means the collector died.
+      stream.once('end', () => { if (end.ended) done(); else fail(new SandboxError(`the sandbox went away while its artifacts were collected${stderr === '' ? '' : `: ${stderr.trim()}`}`)) })
+      stream.write(NEWLINE)
+    })
+    return { exitCode: stderr === '' ? 0 : 1, stderr }
   })
-  // Until collect() is called nobody awaits this; keep a failure from being unhandled.
-  started.catch(() => {})
-  return {
-    // A dying gVisor sandbox may never close an exec stream, so it is closed from this side.
-    cancel () { started.then(({ stream }) => { stream.destroy() }, () => {}) },
-    async collect (destDir, collectOptions) {
-      return await extractArtifacts(destDir, collectOptions, async (onStdout) => await completeExec(await started, {
-        stdin: NEWLINE,
-        onStdout,
-        timeoutMs: ARTIFACT_COLLECT_TIMEOUT_MS,
-        ...(collectOptions.signal === undefined ? {} : { signal: collectOptions.signal })
-      }))
-    }
-  }
 }
 
 const NEWLINE = Uint8Array.of(0x0a)
@@ -142,7 +146,7 @@ async function extractArtifacts (
   extract.end(() => {})
   await finished
   if (failure !== undefined) throw failure
-  if (exitCode !== 0) throw new SandboxError(`Could not collect artifacts (tar exited ${exitCode}: ${stderr.trim()})`)
+  if (exitCode !== 0) throw new SandboxError(`Could not collect all artifacts: ${stderr.trim()}`, { retryable: false, hint: 'Make sure every file in /out is readable by the job\'s own user.' })
   artifacts.sort((a, b) => a.path < b.path ? -1 : 1)
   return artifacts
 }

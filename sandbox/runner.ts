@@ -19,7 +19,7 @@ import {
   ImageNotAllowedError, JobCancelledError, JobFailedError, JobTimeoutError, OutOfMemoryError,
   OutputLimitError, RuntimeUnavailableError, SandboxDiedError, SandboxError
 } from './errors.ts'
-import { putInputs, startArtifactCollector } from './files.ts'
+import { collectArtifacts, putInputs } from './files.ts'
 import { validateJobSpec } from './job-spec.ts'
 import { runJobProcess } from './job-process.ts'
 import { resolveKeeper } from './keeper.ts'
@@ -213,7 +213,6 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
       async function execute (sandbox: Sandbox, job: ValidatedJob): Promise<JobResult> {
         const logs = { stdout: createWriteStream(join(dir, 'logs', 'stdout.log')), stderr: createWriteStream(join(dir, 'logs', 'stderr.log')) }
         options.onProgress?.({ type: 'clawnode:job:started', detail: { jobId } })
-        const collector = startArtifactCollector(sandbox, { signal })
         let outcome: ProcessOutcome
         try {
           outcome = await runJobProcess(sandbox, job, {
@@ -241,12 +240,10 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
         let artifactError: unknown
         if (outcome.end === 'exited' && outcome.sandboxAlive) {
           try {
-            result.artifacts = await collector.collect(join(dir, 'artifacts'), { maxBytes: job.limits.artifactBytes, signal })
+            result.artifacts = await collectArtifacts(sandbox, join(dir, 'artifacts'), { maxBytes: job.limits.artifactBytes, signal })
           } catch (err) { artifactError = err }
           // The job's process tree is done: the sandbox may go in the background.
           keep = true
-        } else {
-          collector.cancel()
         }
         usage.artifactBytes = result.artifacts.reduce((n: number, a: Artifact) => n + a.size, 0)
         usage.bytesOut = usage.stdoutBytes + usage.stderrBytes + usage.artifactBytes

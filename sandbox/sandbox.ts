@@ -1,6 +1,10 @@
 /**
- * One sandbox: a gVisor container with every hardening flag, holding the keeper open so a single job
- * can be exec'd into it. A sandbox serves exactly one job and is then destroyed (killed and removed).
+ * One sandbox: a gVisor container with every hardening flag whose first process (the keeper's shell)
+ * holds it open, so a single job can be exec'd into it and its cgroup read after the job ends. That
+ * first process is also the artifact collector: it waits on its stdin, and the newline the runner
+ * sends after the job makes it stream /out as a tar over the container's attach stream, then exit.
+ * Starting it with the sandbox costs nothing extra (starting a process later in gVisor costs ~50 ms).
+ * A sandbox serves exactly one job and is then destroyed (killed and removed).
  */
 import { logger } from '@libp2p/logger'
 import {
@@ -13,6 +17,7 @@ import { DockerUnavailableError, ImageNotAllowedError, RuntimeUnavailableError, 
 import type { JobLimits } from './job-spec.ts'
 import type { CgroupPaths } from './cgroup.ts'
 import type Dockerode from 'dockerode'
+import type { Duplex } from 'node:stream'
 
 const log = logger('clawnode:sandbox')
 
@@ -40,6 +45,8 @@ export interface SandboxInit {
 export interface Sandbox {
   readonly id: string
   readonly container: Dockerode.Container
+  /** The keeper's stdin/stdout/stderr (multiplexed): the artifact collector's channel. */
+  readonly attached: Duplex
   readonly profile: SandboxProfile
   readonly cgroup: CgroupPaths | undefined
   /** Kills and removes the container; safe to call more than once. */
@@ -62,13 +69,15 @@ export function containerOptions (init: Omit<SandboxInit, 'docker'>): Dockerode.
   return {
     Image: profile.image,
     Entrypoint: [KEEPER_MOUNT],
-    Cmd: ['sleep', '2147483647'],
+    Cmd: ['sh', '-c', `read -r _ && exec ${KEEPER_MOUNT} tar -c -f - -C ${OUT_DIR} .`],
     User: DEFAULT_JOB_USER,
     WorkingDir: IN_DIR,
     NetworkDisabled: true,
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: false,
     Tty: false,
     Labels: { [SANDBOX_LABEL]: init.home, [`${SANDBOX_LABEL}.owner`]: init.owner },
     HostConfig: {
@@ -123,12 +132,16 @@ export async function createSandbox (init: SandboxInit, options: { signal?: Abor
   } catch (err) {
     throw mapCreateError(err, init)
   }
+  let attached: Duplex | undefined
   let destroyed: Promise<void> | undefined
   const destroy = async (): Promise<void> => {
-    destroyed ??= removeContainer(container)
+    destroyed ??= removeContainer(container).finally(() => { attached?.destroy() })
     await destroyed
   }
   try {
+    attached = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true, abortSignal: bounded(options.signal) } as Dockerode.ContainerAttachOptions) as unknown as Duplex
+    // Until the collector is used nobody reads this stream; errors (the container going away) are expected.
+    attached.on('error', () => {})
     await container.start({ abortSignal: bounded(options.signal) })
     const info = await container.inspect({ abortSignal: bounded(options.signal) })
     let cgroup: CgroupPaths | undefined
@@ -138,7 +151,7 @@ export async function createSandbox (init: SandboxInit, options: { signal?: Abor
       log('no cgroup for sandbox %s: %e', container.id, err)
     }
     log('sandbox %s started (runtime %s)', container.id.slice(0, 12), init.runtime)
-    return { id: container.id, container, profile: init.profile, cgroup, destroy }
+    return { id: container.id, container, attached, profile: init.profile, cgroup, destroy }
   } catch (err) {
     await destroy()
     throw mapCreateError(err, init)

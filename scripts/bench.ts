@@ -104,8 +104,8 @@ const report = {
 await mkdir(join(root, 'bench-results'), { recursive: true })
 await writeFile(join(root, 'bench-results', 'latest.json'), JSON.stringify(report, null, 2) + '\n')
 const rows: Array<[string, string, string]> = [
-  ['runner, cold sandbox (create+start+exec+collect+remove)', `${m.cold} ms`, `${report.ratios.coldVsDockerCli} (goal ≤ 0.8)`],
-  ['runner, warm pool (exec+collect+remove)', `${m.warm} ms`, `${report.ratios.warmVsDockerCli} (goal ≤ 0.3)`],
+  ['runner, cold sandbox (create+start+exec+collect; removal after the result)', `${m.cold} ms`, `${report.ratios.coldVsDockerCli} (goal ≤ 0.8)`],
+  ['runner, warm pool (exec+collect; removal after the result)', `${m.warm} ms`, `${report.ratios.warmVsDockerCli} (goal ≤ 0.3)`],
   ['dockerode create+start+wait+remove alone', `${m.dockerode} ms`, `${report.ratios.dockerodeVsDockerCli}`],
   ['docker run --rm --runtime=runsc (same flags)', `${m.dockerCli} ms`, '1.00'],
   ['clawnode --help, from source', `${m.helpSource} ms`, '(goal < 150 ms)'],
