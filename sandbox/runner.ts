@@ -25,6 +25,7 @@ import { runJobProcess } from './job-process.ts'
 import { resolveKeeper } from './keeper.ts'
 import { createWarmPool } from './pool.ts'
 import { createSandbox, profileOf, removeLeftoverSandboxes } from './sandbox.ts'
+import { recoverInterruptedRuns } from './recovery.ts'
 import { emptyUsage } from './result.ts'
 import type { Docker } from './docker.ts'
 import type { OutputStream } from './demux.ts'
@@ -127,6 +128,8 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
     if (info.Runtimes?.[runtime] === undefined) throw new RuntimeUnavailableError(runtime, 'is not registered with Docker')
     const removed = await removeLeftoverSandboxes(docker, home, signal === undefined ? {} : { signal })
     if (removed > 0) log('removed %d sandboxes left behind by an earlier run', removed)
+    const recovered = await recoverInterruptedRuns(join(dataDir, 'runs'), runtime)
+    if (recovered > 0) log('recorded %d runs interrupted by a crash as failed', recovered)
     const entries = (init.pool ?? []).filter(p => p.size > 0).map(p => {
       const job = validateJobSpec({ version: 1, image: p.image, argv: ['true'], limits: p.limits ?? {} }, init.policy)
       return { profile: profileOf(job.image, job.limits), size: p.size }
@@ -160,6 +163,8 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
       const dir = runDir(jobId)
       await mkdir(join(dir, 'logs'), { recursive: true })
       await mkdir(join(dir, 'artifacts'), { recursive: true })
+      // The pid marks the run as ours while it lasts; a crash leaves it behind for recovery.
+      await writeFileAtomic(join(dir, 'pid'), String(process.pid))
       await writeFileAtomic(join(dir, 'request.json'), JSON.stringify(spec, null, 2) + '\n')
       const startedAt = new Date().toISOString()
       const controller = new AbortController()

@@ -79,7 +79,7 @@ export function containerOptions (init: Omit<SandboxInit, 'docker'>): Dockerode.
     OpenStdin: true,
     StdinOnce: false,
     Tty: false,
-    Labels: { [SANDBOX_LABEL]: init.home, [`${SANDBOX_LABEL}.owner`]: init.owner },
+    Labels: { [SANDBOX_LABEL]: init.home, [`${SANDBOX_LABEL}.owner`]: init.owner, [`${SANDBOX_LABEL}.pid`]: String(process.pid) },
     HostConfig: {
       Runtime: init.runtime,
       NetworkMode: 'none',
@@ -174,10 +174,25 @@ async function removeContainer (container: Dockerode.Container): Promise<void> {
   throw new SandboxError(`Could not remove sandbox container ${container.id}`, { hint: `Remove it by hand: docker rm -f ${container.id}` })
 }
 
-/** Removes sandboxes a crashed process of the same data dir left behind. */
+/** Whether a process with this pid exists on this host. */
+export function processAlive (pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes sandboxes that a crashed (`kill -9`) process of the same data dir left behind; sandboxes of
+ * a live process sharing the data dir are left alone.
+ */
 export async function removeLeftoverSandboxes (docker: Docker, home: string, options: { signal?: AbortSignal } = {}): Promise<number> {
   const filters = { label: [`${SANDBOX_LABEL}=${home}`] }
   const list = await docker.listContainers({ all: true, filters, abortSignal: bounded(options.signal) } as Dockerode.ContainerListOptions)
-  await Promise.all(list.map(async c => { await removeContainer(docker.getContainer(c.Id)) }))
-  return list.length
+  const orphans = list.filter(c => !processAlive(Number(c.Labels[`${SANDBOX_LABEL}.pid`])))
+  await Promise.all(orphans.map(async c => { await removeContainer(docker.getContainer(c.Id)) }))
+  return orphans.length
 }
