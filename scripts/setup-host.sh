@@ -38,7 +38,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  if ! apt-cache policy runsc | grep -q 'Candidate: [0-9]'; then
+  # (Captured first: with pipefail, grep -q closing the pipe early would fail the whole pipeline.)
+  policy=$(apt-cache policy runsc 2>/dev/null || true)
+  if ! grep -q 'Candidate: [0-9]' <<<"$policy"; then
     die "runsc (gVisor) is not in this system's package lists; add gVisor's apt repository (https://gvisor.dev/docs/user_guide/install/) and run this again"
   fi
   apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -94,10 +96,11 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 docker info >/dev/null 2>&1 || die "Docker did not come up within 60 s; see /var/log/dockerd.log or journalctl -u docker"
+has_runsc() { local runtimes; runtimes=$(docker info --format '{{json .Runtimes}}' 2>/dev/null || true); grep -q '"runsc"' <<<"$runtimes"; }
 for _ in $(seq 1 10); do
-  docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break
+  has_runsc && break
   sleep 1
 done
-docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' || die "Docker runs but does not list the runsc runtime; check $config"
+has_runsc || die "Docker runs but does not list the runsc runtime; check $config"
 say "Docker is up at $socket with the runsc (gVisor) runtime ($runsc_path)"
 say "next: clawnode doctor"
