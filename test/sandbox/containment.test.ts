@@ -119,14 +119,18 @@ function containment (warm: boolean): void {
     assert.is(result.status, 'failed')
     assert.is(result.error?.name, 'OutOfMemoryError')
     assert.is(result.usage.oomKilled, true)
-    assert.ok(result.usage.peakMemoryBytes <= (PROFILE.memoryMb ?? 0) * 1024 * 1024, `peak ${result.usage.peakMemoryBytes}`)
+    // The kernel may record a charge of a page or so past the limit just before it OOM-kills.
+    const limit = (PROFILE.memoryMb ?? 0) * 1024 * 1024
+    assert.ok(result.usage.peakMemoryBytes <= limit + 64 * 1024, `peak ${result.usage.peakMemoryBytes} past the limit ${limit}`)
+    assert.ok(result.usage.peakMemoryBytes >= limit / 2, `peak ${result.usage.peakMemoryBytes}: the hog never got near the limit`)
   }))
 
   s('an endless loop ends at the wall timeout', bounded(60_000, async (ctx) => {
     const { result } = await run(ctx, 'while :; do :; done', { wallMs: 1500 })
     assert.is(result.status, 'timeout')
     assert.is(result.error?.name, 'JobTimeoutError')
-    assert.ok(result.usage.wallMs >= 1500 && result.usage.wallMs < 6000, `wallMs ${result.usage.wallMs}`)
+    // Node timers may fire up to a millisecond early.
+    assert.ok(result.usage.wallMs >= 1490 && result.usage.wallMs < 6000, `wallMs ${result.usage.wallMs}`)
   }))
 
   s('an output flood is cut at the cap', bounded(60_000, async (ctx) => {

@@ -77,6 +77,7 @@ export const command: Command = {
       ...(config.sandbox.keeper === undefined ? {} : { keeper: config.sandbox.keeper }),
       ...(config.sandbox.maxLimits === undefined ? {} : { policy: { maxLimits: config.sandbox.maxLimits } })
     })
+    if (runner.runtime === 'runc' && !unsafeRunc) ctx.stderr('⚠ WARNING: the config runs jobs with runc, WITHOUT the gVisor sandbox (sandbox.runtime). Only do this for code you trust.\n')
     try {
       const result = await runner.run(spec, {
         signal: ctx.signal,
