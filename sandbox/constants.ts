@@ -26,11 +26,14 @@ export const TMP_DIR = '/tmp'
 export const SANDBOX_LABEL = 'io.clawnode.sandbox'
 
 /**
- * gVisor's sentry and gofer run as host threads inside the container's pids cgroup (about 45 when
- * idle, more under load), so the host pids limit is the job's limit plus this headroom. The job's own
- * limit is enforced inside the sandbox by RLIMIT_NPROC, which gVisor implements.
+ * The job's process limit is RLIMIT_NPROC inside the sandbox, which gVisor enforces (fork fails with
+ * EAGAIN). The host pids cgroup is only a backstop, and it counts gVisor's host threads: about 45 for
+ * an idle sandbox and about 9 more per process the job runs (measured: 30 sleeping processes, 317
+ * host threads). So the host limit is a base plus a per-process allowance, well above what a job held
+ * to its RLIMIT_NPROC can reach; hitting it would kill the whole sandbox.
  */
-export const GVISOR_PIDS_OVERHEAD = 128
+export const GVISOR_PIDS_BASE = 64
+export const GVISOR_PIDS_PER_PROCESS = 16
 
 /** Processes of ours inside each sandbox, as the job's user: the keeper (which becomes the collector). */
 export const KEEPER_PROCESSES = 1

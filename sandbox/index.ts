@@ -15,7 +15,7 @@ export type { SandboxRunner, SandboxRunnerInit, JobRunOptions, JobProgressEvent,
 export { createDocker, pingDocker, dockerSocketPath } from './docker.ts'
 export type { Docker } from './docker.ts'
 export { resolveKeeper } from './keeper.ts'
-export { containerOptions, profileOf, removeLeftoverSandboxes } from './sandbox.ts'
+export { containerOptions, hostPidsLimit, profileOf, removeLeftoverSandboxes } from './sandbox.ts'
 export { allowImage, denyImage, readAllowlist, isImageAllowed, allowlistPath, normaliseImageId, AllowlistCorruptError } from './allowlist.ts'
 export type { AllowedImage } from './allowlist.ts'
 export { importImageArchive, listLocalImages, ImageImportError } from './images.ts'

@@ -8,7 +8,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  DEFAULT_JOB_USER, DOCKER_CALL_TIMEOUT_MS, GVISOR_PIDS_OVERHEAD, IN_DIR, KEEPER_MOUNT, KEEPER_PROCESSES, OUT_DIR,
+  DEFAULT_JOB_USER, DOCKER_CALL_TIMEOUT_MS, GVISOR_PIDS_BASE, GVISOR_PIDS_PER_PROCESS, IN_DIR, KEEPER_MOUNT, KEEPER_PROCESSES, OUT_DIR,
   SANDBOX_LABEL, TMP_DIR
 } from './constants.ts'
 import { findCgroup } from './cgroup.ts'
@@ -53,6 +53,11 @@ export interface Sandbox {
   destroy: () => Promise<void>
 }
 
+/** The host pids cgroup limit for a job allowed `pids` processes. */
+export function hostPidsLimit (pids: number): number {
+  return GVISOR_PIDS_BASE + (pids + KEEPER_PROCESSES) * GVISOR_PIDS_PER_PROCESS
+}
+
 export function profileOf (image: string, limits: JobLimits): SandboxProfile {
   return { image, cpus: limits.cpus, memoryMb: limits.memoryMb, pids: limits.pids, tmpMb: limits.tmpMb, artifactBytes: limits.artifactBytes }
 }
@@ -88,9 +93,9 @@ export function containerOptions (init: Omit<SandboxInit, 'docker'>): Dockerode.
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       IpcMode: 'private',
-      // The host limit also covers gVisor's own threads; the job's limit is RLIMIT_NPROC inside, plus
-      // the keeper and the artifact collector, which run as the same user.
-      PidsLimit: profile.pids + GVISOR_PIDS_OVERHEAD,
+      // The job's limit is RLIMIT_NPROC inside (plus the keeper, which runs as the same user); the
+      // host limit is a backstop sized for gVisor's threads (see constants.ts).
+      PidsLimit: hostPidsLimit(profile.pids),
       Ulimits: [{ Name: 'nproc', Soft: profile.pids + KEEPER_PROCESSES, Hard: profile.pids + KEEPER_PROCESSES }],
       Memory: profile.memoryMb * mb,
       MemorySwap: profile.memoryMb * mb,

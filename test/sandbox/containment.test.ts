@@ -14,7 +14,7 @@ import { allowImage, createSandboxRunner } from '../../sandbox/index.ts'
 import type { JobLimits, JobResult, SandboxRunner } from '../../sandbox/index.ts'
 import { bounded, tempDir, testDocker, testImage } from '../helpers.ts'
 
-// One container profile for every case, so the warm pool serves all of them.
+// One container profile for nearly every case (and one more for the pids case), so the warm pool serves all of them.
 const PROFILE: Partial<JobLimits> = { cpus: 1, memoryMb: 96, pids: 32, tmpMb: 8 }
 
 interface Ctx { runner: SandboxRunner, image: string, warm: boolean }
@@ -51,7 +51,7 @@ function containment (warm: boolean): void {
     ctx.image = testImage()
     const dataDir = await tempDir()
     await allowImage(dataDir, ctx.image)
-    ctx.runner = createSandboxRunner({ dataDir, pool: warm ? [{ image: ctx.image, limits: PROFILE, size: 2 }] : [] })
+    ctx.runner = createSandboxRunner({ dataDir, pool: warm ? [{ image: ctx.image, limits: PROFILE, size: 2 }, { image: ctx.image, limits: { ...PROFILE, pids: 4 }, size: 1 }] : [] })
     await ctx.runner.start()
   })
   s.after(async (ctx) => { await ctx.runner?.stop() })
@@ -103,11 +103,20 @@ function containment (warm: boolean): void {
     assert.match(stdout, /scratch=ok/)
   }))
 
+  s('the job cannot run more processes than its pids limit', bounded(60_000, async (ctx) => {
+    // pids 4 = the shell and 3 sleeps; the 4th sleep's fork fails, which ends a non-interactive ash.
+    const { result, stdout, stderr } = await run(ctx, 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "spawn $i"; sleep 2 & done; wait', { pids: 4 })
+    assert.match(stderr, /can't fork: Resource temporarily unavailable/)
+    assert.is(stdout.trim().split('\n').pop(), 'spawn 4')
+    assert.is(result.status, 'failed')
+    assert.is(result.exitCode, 2)
+  }))
+
   s('a fork bomb ends the job, the runner lives on, no process is left', bounded(90_000, async (ctx) => {
     const before = readdirSync('/proc').filter(p => /^\d+$/.test(p)).length
-    const { result } = await run(ctx, 'f(){ f | f & }; f; sleep 30', { wallMs: 15_000 })
+    const { result } = await run(ctx, 'f(){ f | f & }; f; sleep 30', { wallMs: 5_000 })
     assert.ok(['failed', 'timeout'].includes(result.status), `status ${result.status}`)
-    assert.ok(result.usage.wallMs < 20_000)
+    assert.ok(result.usage.wallMs < 10_000)
     const after = readdirSync('/proc').filter(p => /^\d+$/.test(p)).length
     assert.ok(after < before + 20, `host processes went from ${before} to ${after}`)
     const next = await run(ctx, 'echo still here')

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { containerOptions, GVISOR_PIDS_OVERHEAD, KEEPER_MOUNT, KEEPER_PROCESSES } from '../../sandbox/index.ts'
+import { containerOptions, GVISOR_PIDS_BASE, GVISOR_PIDS_PER_PROCESS, KEEPER_MOUNT, KEEPER_PROCESSES } from '../../sandbox/index.ts'
 
 const image = 'sha256:' + 'c'.repeat(64)
 const options = containerOptions({
@@ -23,11 +23,11 @@ test('every sandbox gets the whole hardening set', () => {
   assert.is(options.User, '65534:65534')
 })
 
-test('resource limits: memory = swap, CPU quota, pids with gVisor headroom and RLIMIT_NPROC', () => {
+test('resource limits: memory = swap, CPU quota, RLIMIT_NPROC and a host pids backstop sized for gVisor', () => {
   assert.is(host.Memory, 128 * 1024 * 1024)
   assert.is(host.MemorySwap, host.Memory)
   assert.is(host.NanoCpus, 500_000_000)
-  assert.is(host.PidsLimit, 16 + GVISOR_PIDS_OVERHEAD)
+  assert.is(host.PidsLimit, GVISOR_PIDS_BASE + (16 + KEEPER_PROCESSES) * GVISOR_PIDS_PER_PROCESS)
   assert.equal(host.Ulimits, [{ Name: 'nproc', Soft: 16 + KEEPER_PROCESSES, Hard: 16 + KEEPER_PROCESSES }])
 })
 
