@@ -27,6 +27,7 @@ export interface DoctorInit {
 
 const SETUP = 'sudo scripts/setup-host.sh (from the clawnode repository)'
 const MIN_FREE_BYTES = 1024 * 1024 * 1024
+const DOCTOR_CALL_TIMEOUT_MS = 15_000
 
 export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = []
@@ -47,15 +48,22 @@ export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
   try {
     const d = await createDocker({ socketPath: socket })
     await pingDocker(d, init.signal === undefined ? {} : { signal: init.signal })
-    const version = await d.version()
+    const version = await (d.version as (opts: object) => Promise<{ Version: string }>).call(d, { abortSignal: AbortSignal.timeout(DOCTOR_CALL_TIMEOUT_MS) })
     docker = d
     checks.push({ name: 'Docker daemon', ok: true, detail: `${socket} (Docker ${version.Version})` })
   } catch (err) {
     checks.push({ name: 'Docker daemon', ok: false, detail: `cannot reach ${socket}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, fix: `Start Docker (sudo systemctl start docker, or sudo dockerd &), make ${socket} readable by this user (sudo usermod -aG docker $USER), or install it: ${SETUP}` })
   }
 
+  let info: { Runtimes?: Record<string, unknown> } | undefined
   if (docker !== undefined) {
-    const info = await docker.info() as { Runtimes?: Record<string, unknown> }
+    try {
+      info = await (docker.info as (opts: object) => Promise<{ Runtimes?: Record<string, unknown> }>).call(docker, { abortSignal: AbortSignal.timeout(DOCTOR_CALL_TIMEOUT_MS) })
+    } catch (err) {
+      checks.push({ name: `${runtime} runtime registered`, ok: false, detail: `Docker did not describe itself: ${(err as Error).message}`, fix: 'Check the daemon: journalctl -u docker, or /var/log/dockerd.log' })
+    }
+  }
+  if (docker !== undefined && info !== undefined) {
     const registered = info.Runtimes?.[runtime] !== undefined
     checks.push({
       name: `${runtime} runtime registered`,

@@ -38,6 +38,9 @@ export const GVISOR_PIDS_PER_PROCESS = 16
 /** Processes of ours inside each sandbox, as the job's user: the keeper (which becomes the collector). */
 export const KEEPER_PROCESSES = 1
 
+/** Interval at which the runner polls a job whose output streams closed before its process ended. */
+export const EXEC_POLL_INTERVAL_MS = 50
+
 /** Interval at which the runner samples the sandbox's cgroup while a job runs. */
 export const CGROUP_SAMPLE_INTERVAL_MS = 100
 

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import * as tar from 'tar-stream'
 import { ARTIFACT_COLLECT_TIMEOUT_MS, DOCKER_CALL_TIMEOUT_MS, IN_DIR, MAX_ARTIFACTS } from './constants.ts'
+import { ClawnodeError } from '../protocol/index.ts'
 import { ArtifactLimitError, SandboxError } from './errors.ts'
 import { createDemuxer } from './demux.ts'
 import { createTarEndDetector } from './tar-end.ts'
@@ -58,6 +58,30 @@ export async function putInputs (sandbox: Sandbox, files: ValidatedJob['files'],
   if (exitCode !== 0) throw new SandboxError(`Could not write the input files (tar exited ${exitCode}: ${stderr.trim()})`, { retryable: false, hint: 'The inputs may not fit in limits.tmpMb; raise it.' })
 }
 
+type Entry = tar.ExtractEvents['entry'][1]
+
+/**
+ * Copies one tar entry into a file, hashing it on the way; settles only once the file is closed.
+ * (Node's stream.pipeline does not notice a tar-stream entry destroyed without an error.)
+ */
+async function writeEntry (entry: Entry, target: string): Promise<string> {
+  const hash = createHash('sha256')
+  const file = createWriteStream(target, { mode: 0o644 })
+  return await new Promise<string>((resolve, reject) => {
+    let ended = false
+    const fail = (err: Error): void => { file.destroy(); file.once('close', () => { reject(err) }) }
+    entry.on('data', (data) => {
+      const chunk = data as Buffer
+      hash.update(chunk)
+      if (!file.write(chunk)) { entry.pause(); file.once('drain', () => { entry.resume() }) }
+    })
+    entry.once('end', () => { ended = true; file.end() })
+    entry.once('close', () => { if (!ended) fail(new ArtifactLimitError('were cut off mid-file')) })
+    file.once('error', (err) => { entry.destroy(); reject(err) })
+    file.once('finish', () => { resolve(hash.digest('hex')) })
+  })
+}
+
 /** A tar entry name as a safe relative path, or undefined for the archive root. */
 function entryPath (name: string): string | undefined {
   const parts = name.split('/').filter(p => p !== '' && p !== '.')
@@ -73,80 +97,97 @@ export interface CollectOptions {
 
 /**
  * Releases the sandbox's collector (its first process, see sandbox.ts) and streams /out into
- * `destDir`. Call once, after the job has ended and its usage has been read: the sandbox stops when
- * the collector is done.
+ * `destDir`, checking paths, sizes and counts as the tar arrives and hashing each file as it is
+ * written. Call once, after the job has ended and its usage has been read: the sandbox stops when the
+ * collector is done. Whatever the job puts on the collector's stdout (it runs as the same user) can at
+ * worst fail its own collection: bad bytes are a typed error, never a crash or a leak.
  */
 export async function collectArtifacts (sandbox: Sandbox, destDir: string, options: CollectOptions): Promise<Artifact[]> {
   const stream = sandbox.attached
   const signal = AbortSignal.any([AbortSignal.timeout(ARTIFACT_COLLECT_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-  return await extractArtifacts(destDir, options, async (onStdout) => {
-    let stderr = ''
-    const end = createTarEndDetector()
-    let done = (): void => {}
-    const demux = createDemuxer((which, data) => {
-      if (which === 'stdout') {
-        if (end.ended) return
-        onStdout(data)
-        if (end.push(data)) done()
-      } else if (stderr.length < 4096) stderr += Buffer.from(data).toString('utf8')
-    })
-    await new Promise<void>((resolve, reject) => {
-      done = () => { signal.removeEventListener('abort', onAbort); resolve() }
-      const fail = (err: Error): void => { signal.removeEventListener('abort', onAbort); reject(err) }
-      const onAbort = (): void => { stream.destroy(); fail(new SandboxError('collecting the artifacts did not finish in time', { cause: signal.reason })) }
-      if (signal.aborted) { onAbort(); return }
-      signal.addEventListener('abort', onAbort, { once: true })
-      stream.on('data', (chunk: Buffer) => { try { demux.push(chunk) } catch (err) { stream.destroy(err as Error) } })
-      stream.once('error', (err) => { fail(new SandboxError(`collecting the artifacts failed: ${err.message}`, { cause: err })) })
-      // The stream itself ends only once the sandbox has shut down; an end before the archive's end
-      // means the collector died.
-      stream.once('end', () => { if (end.ended) done(); else fail(new SandboxError(`the sandbox went away while its artifacts were collected${stderr === '' ? '' : `: ${stderr.trim()}`}`)) })
-      stream.write(NEWLINE)
-    })
-    return { exitCode: stderr === '' ? 0 : 1, stderr }
-  })
-}
-
-const NEWLINE = Uint8Array.of(0x0a)
-
-/** Parses the tar stream that `produce` writes, checking paths, sizes and counts as it arrives. */
-async function extractArtifacts (
-  destDir: string,
-  options: CollectOptions,
-  produce: (onStdout: (chunk: Uint8Array) => void) => Promise<{ exitCode: number, stderr: string }>
-): Promise<Artifact[]> {
   const artifacts: Artifact[] = []
   let total = 0
-  let failure: Error | undefined
+  let stderr = ''
+  let writing: Promise<unknown> = Promise.resolve()
+  let current: { destroy: () => void } | undefined
   const extract = tar.extract()
-  const finished = new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve)
-    extract.on('error', reject)
-  })
-  extract.on('entry', (header, stream, next) => {
-    const run = async (): Promise<void> => {
+  const end = createTarEndDetector()
+  const done = Promise.withResolvers<void>()
+  // Handlers go on at once, so an extractor error can never become an unhandled rejection.
+  extract.on('error', (err) => { done.reject(new ArtifactLimitError(`are not a valid tar stream (${err.message})`)) })
+  extract.on('finish', () => { done.resolve() })
+  extract.on('entry', (header, entry, next) => {
+    current = entry
+    entry.on('error', () => {}) // its failure reaches us through pipeline below
+    const write = async (): Promise<void> => {
       const path = entryPath(header.name)
       // Only regular files are artifacts; links and devices are skipped, never followed.
-      if (path === undefined || header.type !== 'file') { stream.resume(); return }
+      if (path === undefined || header.type !== 'file') { entry.resume(); return }
       if (artifacts.length >= MAX_ARTIFACTS) throw new ArtifactLimitError(`are more than ${MAX_ARTIFACTS} files`)
       const size = header.size ?? 0
       total += size
       if (total > options.maxBytes) throw new ArtifactLimitError(`are larger than limits.artifactBytes (${options.maxBytes} bytes)`)
       const target = join(destDir, path)
       await mkdir(dirname(target), { recursive: true })
-      const hash = createHash('sha256')
-      stream.on('data', (c) => { hash.update(c as Buffer) })
-      await pipeline(stream, createWriteStream(target, { mode: 0o644 }))
-      artifacts.push({ path, size, sha256: hash.digest('hex') })
+      // The collection may have failed (and torn this entry down) while the directory was made.
+      if (entry.destroyed) throw new ArtifactLimitError('were cut off mid-file')
+      artifacts.push({ path, size, sha256: await writeEntry(entry, target) })
     }
-    run().then(() => { next() }, (err: Error) => { failure ??= err; stream.resume(); next() })
+    writing = write().then(() => { next() }, (err: unknown) => { done.reject(err); next(err as Error) })
   })
 
-  const { exitCode, stderr } = await produce((chunk) => { extract.write(Buffer.from(chunk)) })
-  extract.end(() => {})
-  await finished
-  if (failure !== undefined) throw failure
-  if (exitCode !== 0) throw new SandboxError(`Could not collect all artifacts: ${stderr.trim()}`, { retryable: false, hint: 'Make sure every file in /out is readable by the job\'s own user.' })
+  const demux = createDemuxer((which, data) => {
+    if (which === 'stderr') {
+      if (stderr.length < 4096) stderr += Buffer.from(data).toString('utf8')
+      return
+    }
+    if (end.ended) return
+    const archiveBytes = end.push(data)
+    const part = archiveBytes < 0 ? data : data.subarray(0, archiveBytes)
+    // Back-pressure: stop reading the sandbox while the disk catches up.
+    if (!extract.write(Buffer.from(part))) {
+      stream.pause()
+      extract.once('drain', () => { stream.resume() })
+    }
+    if (end.ended) extract.end(() => {})
+  })
+  const onData = (chunk: Buffer): void => {
+    try {
+      demux.push(chunk)
+    } catch (err) {
+      done.reject(err instanceof ClawnodeError ? err : new ArtifactLimitError(`are not a valid tar stream (${(err as Error).message})`))
+    }
+  }
+  const onError = (err: Error): void => { done.reject(new SandboxError(`collecting the artifacts failed: ${err.message}`, { cause: err })) }
+  // The stream itself ends only once the sandbox has shut down; an end before the archive's end
+  // means the collector died.
+  const onEnd = (): void => { if (!end.ended) done.reject(new SandboxError(`the sandbox went away while its artifacts were collected${stderr === '' ? '' : `: ${stderr.trim()}`}`)) }
+  const onAbort = (): void => { done.reject(new SandboxError('collecting the artifacts did not finish in time', { cause: signal.reason })) }
+  stream.on('data', onData)
+  stream.once('error', onError)
+  stream.once('end', onEnd)
+  signal.addEventListener('abort', onAbort, { once: true })
+  if (signal.aborted) onAbort()
+  try {
+    stream.write(NEWLINE)
+    await done.promise
+    await writing
+  } catch (err) {
+    // Tear down the entry being written too (destroying the extractor alone leaves it waiting for
+    // data), and let its file close before the error goes up, so no handle is left open.
+    current?.destroy()
+    extract.destroy()
+    await writing.catch(() => {})
+    throw err
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    stream.off('data', onData)
+    stream.off('error', onError)
+    stream.off('end', onEnd)
+  }
+  if (stderr !== '') throw new SandboxError(`Could not collect all artifacts: ${stderr.trim()}`, { retryable: false, hint: 'Make sure every file in /out is readable by the job\'s own user.' })
   artifacts.sort((a, b) => a.path < b.path ? -1 : 1)
   return artifacts
 }
+
+const NEWLINE = Uint8Array.of(0x0a)

@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { ClawnodeError } from '../protocol/index.ts'
+import { DOCKER_CALL_TIMEOUT_MS } from './constants.ts'
 import type { Docker } from './docker.ts'
 
 export class ImageImportError extends ClawnodeError {
@@ -60,7 +61,8 @@ export async function importImageArchive (docker: Docker, path: string, options:
     if (tag?.[1] !== undefined) tags.push(tag[1])
   }
   for (const tag of tags) {
-    const info = await docker.getImage(tag).inspect()
+    const image = docker.getImage(tag)
+    const info = await (image.inspect as (opts: object) => Promise<{ Id: string }>).call(image, { abortSignal: AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS) })
     ids.add(info.Id)
   }
   if (ids.size === 0) throw new ImageImportError(`${path} held no image Docker could load`)

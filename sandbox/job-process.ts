@@ -4,7 +4,7 @@
  * notices when the sandbox itself dies (gVisor's answer to an out-of-memory or pids-limit kill is to
  * lose the whole sandbox, and Docker's exec stream may then never end).
  */
-import { CGROUP_SAMPLE_INTERVAL_MS, DOCKER_CALL_TIMEOUT_MS, IN_DIR } from './constants.ts'
+import { CGROUP_SAMPLE_INTERVAL_MS, DOCKER_CALL_TIMEOUT_MS, EXEC_POLL_INTERVAL_MS, IN_DIR } from './constants.ts'
 import { readCgroup, resetPeak } from './cgroup.ts'
 import { createDemuxer } from './demux.ts'
 import { feedStdin, startExec } from './exec.ts'
@@ -98,7 +98,20 @@ export async function runJobProcess (sandbox: Sandbox, job: ValidatedJob, option
     if (outputTruncated) return
     try { demux.push(chunk) } catch (err) { ended.resolve({ end: 'stream-error', detail: (err as Error).message }) }
   })
-  stream.once('end', () => { ended.resolve({ end: 'exited', detail: 'process ended' }) })
+  let decided = false
+  void ended.promise.then(() => { decided = true })
+  // A job may close its stdout and stderr and go on running: the stream ends, the process does not.
+  // So the end of the stream starts polling the exec until its process is gone (the wall timer, the
+  // abort and the sandbox watch still apply meanwhile).
+  stream.once('end', () => {
+    void (async () => {
+      while (!decided) {
+        const info = await exec.inspect({ abortSignal: AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS) } as object).catch(() => undefined)
+        if (info === undefined || !info.Running) { ended.resolve({ end: 'exited', detail: 'process ended' }); return }
+        await new Promise(resolve => setTimeout(resolve, EXEC_POLL_INTERVAL_MS))
+      }
+    })()
+  })
   stream.once('error', (err) => { ended.resolve({ end: 'stream-error', detail: err.message }) })
 
   const timer = setTimeout(() => { ended.resolve({ end: 'timeout', detail: `wall limit ${limits.wallMs} ms` }) }, limits.wallMs)

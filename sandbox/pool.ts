@@ -105,6 +105,7 @@ export function createWarmPool (init: WarmPoolInit): WarmPool {
     },
     async stop () {
       running = false
+      changed.dispatchEvent(new Event('change'))
       clearTimeout(retryTimer)
       retryTimer = undefined
       await Promise.allSettled([...inFlight])
@@ -130,6 +131,7 @@ export function createWarmPool (init: WarmPoolInit): WarmPool {
       const full = (): boolean => [...slots.values()].every(s => s.ready.length >= s.init.size)
       while (!full()) {
         options.signal?.throwIfAborted()
+        if (!running) throw new Error('the warm pool is stopped')
         await new Promise<void>((resolve) => {
           const done = (): void => { changed.removeEventListener('change', done); options.signal?.removeEventListener('abort', done); resolve() }
           changed.addEventListener('change', done)

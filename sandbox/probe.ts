@@ -6,6 +6,7 @@
 import { writeFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DOCKER_CALL_TIMEOUT_MS } from './constants.ts'
 import { runKeeper } from './exec.ts'
 import { buildBusyboxArchive } from './image-archive.ts'
 import { importImageArchive } from './images.ts'
@@ -21,17 +22,18 @@ export interface RuntimeProbe {
 }
 
 /** Makes sure the busybox probe image is loaded; returns its ID. */
-export async function ensureProbeImage (docker: Docker, keeper: string): Promise<string> {
+export async function ensureProbeImage (docker: Docker, keeper: string, options: { signal?: AbortSignal } = {}): Promise<string> {
   const { archive, id } = await buildBusyboxArchive(keeper)
+  const signal = AbortSignal.any([AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
   try {
-    await docker.getImage(id).inspect()
+    await (docker.getImage(id).inspect as (opts: object) => Promise<unknown>).call(docker.getImage(id), { abortSignal: signal })
     return id
   } catch {}
   const dir = await mkdtemp(join(tmpdir(), 'clawnode-probe-'))
   try {
     const path = join(dir, 'busybox.tar')
     await writeFile(path, archive)
-    await importImageArchive(docker, path)
+    await importImageArchive(docker, path, { signal })
     return id
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -39,7 +41,7 @@ export async function ensureProbeImage (docker: Docker, keeper: string): Promise
 }
 
 export async function probeRuntime (docker: Docker, runtime: string, keeper: string, options: { signal?: AbortSignal } = {}): Promise<RuntimeProbe> {
-  const image = await ensureProbeImage(docker, keeper)
+  const image = await ensureProbeImage(docker, keeper, options)
   const sandbox = await createSandbox({
     docker,
     profile: { image, cpus: 1, memoryMb: 128, pids: 16, tmpMb: 1, artifactBytes: 1024 * 1024 },

@@ -6,6 +6,7 @@
  * Starting it with the sandbox costs nothing extra (starting a process later in gVisor costs ~50 ms).
  * A sandbox serves exactly one job and is then destroyed (killed and removed).
  */
+import { randomBytes } from 'node:crypto'
 import { logger } from '@libp2p/logger'
 import {
   DEFAULT_JOB_USER, DOCKER_CALL_TIMEOUT_MS, GVISOR_PIDS_BASE, GVISOR_PIDS_PER_PROCESS, IN_DIR, KEEPER_MOUNT, KEEPER_PROCESSES, OUT_DIR,
@@ -132,15 +133,21 @@ function mapCreateError (err: unknown, init: SandboxInit): Error {
 export async function createSandbox (init: SandboxInit, options: { signal?: AbortSignal } = {}): Promise<Sandbox> {
   const { docker } = init
   let container: Dockerode.Container
+  // If the create call is aborted after the daemon made the container, the nonce finds it again.
+  const nonce = randomBytes(8).toString('hex')
+  const create = containerOptions(init)
+  create.Labels = { ...create.Labels, [`${SANDBOX_LABEL}.nonce`]: nonce }
   try {
-    container = await docker.createContainer({ ...containerOptions(init), abortSignal: bounded(options.signal) } as Dockerode.ContainerCreateOptions)
+    container = await docker.createContainer({ ...create, abortSignal: bounded(options.signal) } as Dockerode.ContainerCreateOptions)
   } catch (err) {
+    await removeByNonce(docker, nonce)
     throw mapCreateError(err, init)
   }
   let attached: Duplex | undefined
   let destroyed: Promise<void> | undefined
   const destroy = async (): Promise<void> => {
-    destroyed ??= removeContainer(container).finally(() => { attached?.destroy() })
+    // A failed removal is not cached: a later destroy() tries again.
+    destroyed ??= removeContainer(container).then(() => { attached?.destroy() }, (err: unknown) => { destroyed = undefined; throw err })
     await destroyed
   }
   try {
@@ -177,6 +184,15 @@ async function removeContainer (container: Dockerode.Container): Promise<void> {
     }
   }
   throw new SandboxError(`Could not remove sandbox container ${container.id}`, { hint: `Remove it by hand: docker rm -f ${container.id}` })
+}
+
+async function removeByNonce (docker: Docker, nonce: string): Promise<void> {
+  try {
+    const list = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}.nonce=${nonce}`] }, abortSignal: AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS) } as Dockerode.ContainerListOptions)
+    await Promise.all(list.map(async c => { await removeContainer(docker.getContainer(c.Id)) }))
+  } catch (err) {
+    log.error('could not look for a half-created sandbox: %e', err)
+  }
 }
 
 /** Whether a process with this pid exists on this host. */

@@ -8,8 +8,11 @@
 const BLOCK = 512
 
 export interface TarEndDetector {
-  /** Feeds bytes; returns true once the end-of-archive block has been seen. */
-  push: (chunk: Uint8Array) => boolean
+  /**
+   * Feeds bytes. Returns -1 while the archive goes on; once the end-of-archive block is complete,
+   * the number of bytes of this chunk that belong to the archive (the rest is not tar).
+   */
+  push: (chunk: Uint8Array) => number
   readonly ended: boolean
 }
 
@@ -39,8 +42,9 @@ export function createTarEndDetector (): TarEndDetector {
   return {
     get ended () { return ended },
     push (chunk) {
+      if (ended) return 0
       let offset = 0
-      while (!ended && offset < chunk.byteLength) {
+      while (offset < chunk.byteLength) {
         if (skip > 0) {
           const take = Math.min(skip, chunk.byteLength - offset)
           skip -= take
@@ -53,10 +57,10 @@ export function createTarEndDetector (): TarEndDetector {
         offset += take
         if (fill < BLOCK) break
         fill = 0
-        if (header.every(b => b === 0)) { ended = true; break }
+        if (header.every(b => b === 0)) { ended = true; return offset }
         skip = Math.ceil(entrySize(header) / BLOCK) * BLOCK
       }
-      return ended
+      return -1
     }
   }
 }

@@ -75,6 +75,12 @@ test('a malformed job spec file is rejected with the field named', bounded(20_00
   assert.match(r.stderr, /InvalidJobSpecError: Invalid job spec: \S+ is not a JobSpec field/)
 }))
 
+test('a job spec that is not a regular file (a device, a FIFO) is refused before reading', bounded(20_000, async () => {
+  const r = await cli(['run', '/dev/zero', '--data', await tempDir()])
+  assert.is(r.code, 2)
+  assert.match(r.stderr, /\/dev\/zero is not a regular file/)
+}))
+
 test('a bad config file is reported with the key and the fix', bounded(20_000, async () => {
   const data = await tempDir()
   const { writeFile } = await import('node:fs/promises')

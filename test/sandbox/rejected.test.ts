@@ -64,7 +64,7 @@ test('a job id that could escape the runs dir is refused', bounded(10_000, async
     await runner.run(base, { jobId: '../x' })
     assert.unreachable('accepted')
   } catch (err) {
-    assert.instance(err, RangeError)
+    assert.is((err as Error).name, 'InvalidJobIdError')
   }
 }))
 

@@ -117,6 +117,40 @@ test('a runtime Docker does not know fails with RuntimeUnavailableError, not a s
   await other.stop()
 }))
 
+test('a job that closes its output streams and goes on is still waited for, with its exit code', bounded(30_000, async () => {
+  const result = await runner.run({ version: 1, image, argv: ['sh', '-c', 'echo before; exec >&- 2>&-; sleep 1; exit 4'] })
+  assert.is(result.exitCode, 4)
+  assert.is(result.status, 'failed')
+  assert.ok(result.usage.wallMs >= 1000, `wallMs ${result.usage.wallMs}`)
+}))
+
+test('a job id names one run only', bounded(30_000, async () => {
+  const first = await runner.run({ version: 1, image, argv: ['true'] }, { jobId: 'once-only' })
+  assert.is(first.status, 'succeeded')
+  try {
+    await runner.run({ version: 1, image, argv: ['true'] }, { jobId: 'once-only' })
+    assert.unreachable('a reused job id was accepted')
+  } catch (err) {
+    assert.is((err as Error).name, 'InvalidJobIdError')
+  }
+  const kept = JSON.parse(await readFile(join(runner.runDir('once-only'), 'result.json'), 'utf8')) as JobResult
+  assert.equal(kept, first)
+}))
+
+test('a stopped runner takes no new jobs', bounded(30_000, async () => {
+  const dir = await tempDir()
+  await allowImage(dir, image)
+  const other = createSandboxRunner({ dataDir: dir })
+  await other.start()
+  await other.stop()
+  try {
+    await other.run({ version: 1, image, argv: ['true'] })
+    assert.unreachable('ran a job after stop()')
+  } catch (err) {
+    assert.is((err as Error).name, 'RunnerStoppedError')
+  }
+}))
+
 test('runc is refused unless the operator opts in', bounded(30_000, async () => {
   const dir = await tempDir()
   await allowImage(dir, image)

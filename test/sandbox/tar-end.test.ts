@@ -21,9 +21,10 @@ test('ends exactly at the end-of-archive block, not inside zero-filled file data
   const data = await archive([0, 1, 511, 512, 513, 4096])
   const endAt = data.length - 1024 // tar-stream pads with two zero blocks
   const d = createTarEndDetector()
-  assert.is(d.push(data.subarray(0, endAt)), false)
-  assert.is(d.push(data.subarray(endAt, endAt + 511)), false)
-  assert.is(d.push(data.subarray(endAt + 511, endAt + 512)), true)
+  assert.is(d.push(data.subarray(0, endAt)), -1)
+  assert.is(d.push(data.subarray(endAt, endAt + 511)), -1)
+  assert.is(d.push(data.subarray(endAt + 511, endAt + 512)), 1)
+  assert.ok(d.ended)
 })
 
 test('works when fed one byte at a time', async () => {
@@ -31,14 +32,30 @@ test('works when fed one byte at a time', async () => {
   const d = createTarEndDetector()
   let endedAt = -1
   for (let i = 0; i < data.length; i++) {
-    if (d.push(data.subarray(i, i + 1)) && endedAt < 0) endedAt = i
+    if (d.push(data.subarray(i, i + 1)) === 1 && endedAt < 0) endedAt = i
   }
   assert.is(endedAt, data.length - 1024 + 511)
 })
 
-test('an empty archive ends at once', async () => {
+test('an empty archive ends at once; bytes after the end are not counted as archive', async () => {
   const d = createTarEndDetector()
-  assert.is(d.push(await archive([])), true)
+  const data = await archive([])
+  assert.is(d.push(Buffer.concat([data.subarray(0, 512), Buffer.from('trailing garbage')])), 512)
+})
+
+test('a chunk ending inside the second zero block reports where the archive ends', async () => {
+  const data = await archive([10])
+  const d = createTarEndDetector()
+  // header + 1 data block + first zero block + half of the second
+  assert.is(d.push(data.subarray(0, 512 * 3 + 200)), 512 * 3)
+})
+
+test('a malformed size field is an error, not a hang', () => {
+  const header = Buffer.alloc(512, 0)
+  header.write('name', 0)
+  header.write('zzzzzzzzzzz\0', 124)
+  const d = createTarEndDetector()
+  assert.throws(() => d.push(header), /malformed tar header size/)
 })
 
 test.run()

@@ -16,12 +16,14 @@ async function readSpec (path: string): Promise<unknown> {
   try {
     const fh = await open(path, 'r')
     try {
-      const { size } = await fh.stat()
+      const stats = await fh.stat()
+      if (!stats.isFile()) throw new UsageError(`${path} is not a regular file`, 'Pass the path of a JSON job spec, e.g. examples/hello.json.')
+      const size = stats.size
       if (size > MAX_SPEC_BYTES) throw new SpecTooLargeError('spec file', size, MAX_SPEC_BYTES)
       text = await fh.readFile('utf8')
     } finally { await fh.close() }
   } catch (err) {
-    if (err instanceof SpecTooLargeError) throw err
+    if (err instanceof SpecTooLargeError || err instanceof UsageError) throw err
     throw new UsageError(`Cannot read the job spec ${path}: ${(err as Error).message}`, 'Pass the path of a JSON job spec, e.g. examples/hello.json.')
   }
   try {
