@@ -81,6 +81,12 @@ export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
           detail: `sandbox kernel ${probe.kernel}${probe.gvisor ? ' (gVisor)' : ' (host kernel)'}`,
           fix: want ? 'The runsc runtime does not give a gVisor kernel: check its path in /etc/docker/daemon.json.' : 'runc should show the host kernel.'
         })
+        checks.push({
+          name: 'usage metering (cgroup)',
+          ok: probe.cgroup !== null,
+          detail: probe.cgroup ?? 'cannot find or read the sandbox\'s cgroup: CPU and memory usage would be reported as 0',
+          fix: 'Run clawnode where the host\'s /sys/fs/cgroup and /proc are visible (not inside another container), as a user who can read them.'
+        })
       } catch (err) {
         checks.push({ name: `${runtime} sandbox starts`, ok: false, detail: (err as Error).message, fix: `gVisor fails to start sandboxes here. On hosts without a bridge network, runsc needs "runtimeArgs": ["--network=none"] in /etc/docker/daemon.json: ${SETUP}. Logs: journalctl -u docker` })
       }

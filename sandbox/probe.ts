@@ -19,6 +19,8 @@ export interface RuntimeProbe {
   kernel: string
   /** Whether the sandbox's kernel is gVisor's. */
   gvisor: boolean
+  /** The sandbox's host cgroup directory (usage metering), or null when it cannot be read. */
+  cgroup: string | null
 }
 
 /** Makes sure the busybox probe image is loaded; returns its ID. */
@@ -58,7 +60,7 @@ export async function probeRuntime (docker: Docker, runtime: string, keeper: str
     }
     const kernel = (await read(['uname', '-r'])).trim()
     const dmesg = await read(['dmesg'])
-    return { runtime, kernel, gvisor: dmesg.includes('Starting gVisor') }
+    return { runtime, kernel, gvisor: dmesg.includes('Starting gVisor'), cgroup: sandbox.cgroup?.cpu ?? null }
   } finally {
     await sandbox.destroy()
   }

@@ -13,6 +13,7 @@ test('doctor passes every check on a host set up for providers', bounded(60_000,
   assert.is(r.code, 0)
   const sandbox = report.checks.find(c => c.name === 'runsc sandbox starts')
   assert.match(sandbox?.detail ?? '', /\(gVisor\)/)
+  assert.match(report.checks.find(c => c.name === 'usage metering (cgroup)')?.detail ?? '', /^\/sys\/fs\/cgroup\//)
 }))
 
 test('doctor against a dead Docker socket reports ✗ with the fix and exits non-zero', bounded(30_000, async () => {
