@@ -23,8 +23,23 @@ export interface SandboxConfig {
   pool?: PoolProfileInit[]
 }
 
+export interface IceServer { urls: string | string[], username?: string, credential?: string }
+
+export interface NetworkConfig {
+  /** Multiaddrs to listen on. */
+  listen?: string[]
+  /** Multiaddrs (with /p2p/<id>) of bootstrap peers. */
+  bootstrap?: string[]
+  dhtMode?: 'server' | 'client' | 'auto'
+  /** STUN/TURN servers for WebRTC; none by default (the built-in defaults are public hosts). */
+  iceServers?: IceServer[]
+  /** A preset ("loopback", "test-net", "any") or CIDR ranges the node may dial and announce. */
+  addressPolicy?: string | string[]
+}
+
 export interface NodeConfig {
   sandbox: SandboxConfig
+  network: NetworkConfig
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
@@ -41,7 +56,7 @@ function checkLimits (path: string, key: string, value: unknown): Partial<JobLim
 
 export function parseConfig (path: string, data: unknown): NodeConfig {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(path, 'the file', 'must hold a JSON object')
-  const { sandbox = {}, ...rest } = data as Record<string, unknown>
+  const { sandbox = {}, network = {}, ...rest } = data as Record<string, unknown>
   const unknownKey = Object.keys(rest)[0]
   if (unknownKey !== undefined) throw new ConfigError(path, unknownKey, 'is not a known section')
   if (typeof sandbox !== 'object' || sandbox === null) throw new ConfigError(path, 'sandbox', 'must be an object')
@@ -74,7 +89,41 @@ export function parseConfig (path: string, data: unknown): NodeConfig {
       return { image, size, ...(limits === undefined ? {} : { limits: checkLimits(path, `${key}.limits`, limits) }) }
     })
   }
-  return { sandbox: out }
+  return { sandbox: out, network: parseNetwork(path, network) }
+}
+
+function stringList (path: string, key: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.some(v => typeof v !== 'string')) throw new ConfigError(path, key, 'must be an array of strings')
+  return value as string[]
+}
+
+function parseNetwork (path: string, value: unknown): NetworkConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, 'network', 'must be an object')
+  const n = value as Record<string, unknown>
+  const out: NetworkConfig = {}
+  for (const key of Object.keys(n)) {
+    if (!['listen', 'bootstrap', 'dhtMode', 'iceServers', 'addressPolicy'].includes(key)) throw new ConfigError(path, `network.${key}`, 'is not a known key')
+  }
+  if (n.listen !== undefined) out.listen = stringList(path, 'network.listen', n.listen)
+  if (n.bootstrap !== undefined) out.bootstrap = stringList(path, 'network.bootstrap', n.bootstrap)
+  if (n.dhtMode !== undefined) {
+    if (n.dhtMode !== 'server' && n.dhtMode !== 'client' && n.dhtMode !== 'auto') throw new ConfigError(path, 'network.dhtMode', 'must be "server", "client" or "auto"')
+    out.dhtMode = n.dhtMode
+  }
+  if (n.iceServers !== undefined) {
+    if (!Array.isArray(n.iceServers)) throw new ConfigError(path, 'network.iceServers', 'must be an array')
+    out.iceServers = n.iceServers.map((s: unknown, i) => {
+      const e = s as Record<string, unknown>
+      const urlsOk = typeof e?.urls === 'string' || (Array.isArray(e?.urls) && e.urls.every(u => typeof u === 'string'))
+      if (!urlsOk) throw new ConfigError(path, `network.iceServers[${i}].urls`, 'must be a URL or a list of URLs (stun:… or turn:…)')
+      return e as unknown as IceServer
+    })
+  }
+  if (n.addressPolicy !== undefined) {
+    if (typeof n.addressPolicy === 'string') out.addressPolicy = n.addressPolicy
+    else out.addressPolicy = stringList(path, 'network.addressPolicy', n.addressPolicy)
+  }
+  return out
 }
 
 export async function loadConfig (dataDir: string): Promise<NodeConfig> {
@@ -83,7 +132,7 @@ export async function loadConfig (dataDir: string): Promise<NodeConfig> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {} }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {}, network: {} }
     throw new ConfigError(path, 'the file', 'cannot be read', { cause: err })
   }
   if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(path, 'the file', `is larger than ${MAX_CONFIG_BYTES} bytes`)

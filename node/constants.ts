@@ -1,0 +1,13 @@
+/**
+ * Defaults of the node layer, applied once where the config is read. Limits are listed in LIMITS.md.
+ */
+
+/** Listen on loopback with a port the OS picks: the embedded default is a local network. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+/** Dial and announce loopback only unless the operator opens the policy. */
+export const DEFAULT_ADDRESS_POLICY = 'loopback'
+export const DEFAULT_DHT_MODE = 'auto'
+/** The DHT runs on our own protocol id, apart from the public IPFS DHT. */
+export const DHT_PROTOCOL = '/clawnode/kad/1.0.0'
+/** js-libp2p accepts 5 inbound connections per address per second by default; many nodes share loopback. */
+export const INBOUND_CONNECTION_RATE = 1000
