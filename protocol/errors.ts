@@ -45,3 +45,43 @@ export function serializeError (err: unknown): SerializedError {
   }
   return { name: 'Error', message: String(err), retryable: false, hint: '' }
 }
+
+/** A message from a peer could not be decoded, or breaks the protocol's rules. */
+export class MalformedMessageError extends ClawnodeError {
+  static override name = 'MalformedMessageError'
+  constructor (what: string, problem: string, options: ClawnodeErrorOptions = {}) {
+    super(`Malformed ${what}: ${problem}`, { hint: 'The peer sent something this version does not accept; it is ignored. Upgrade if the peer is newer.', ...options })
+  }
+}
+
+/** A message is larger than its protocol limit. */
+export class MessageTooLargeError extends ClawnodeError {
+  static override name = 'MessageTooLargeError'
+  constructor (what: string, size: number, limit: number) {
+    super(`The ${what} is ${size} bytes, more than the limit of ${limit}`, { hint: 'The peer is misbehaving or newer than this node; the message is dropped.' })
+  }
+}
+
+/** A signature does not verify for its domain. */
+export class InvalidSignatureError extends ClawnodeError {
+  static override name = 'InvalidSignatureError'
+  constructor (domain: string) {
+    super(`The signature on a ${domain} message does not verify`, { hint: 'The message was forged or corrupted; it is ignored.' })
+  }
+}
+
+/** A signed record is expired, not yet valid, or claims too long a life. */
+export class RecordExpiredError extends ClawnodeError {
+  static override name = 'RecordExpiredError'
+  constructor (what: string, problem: string) {
+    super(`The ${what} ${problem}`, { hint: 'Fetch a fresh record from the peer; check this machine\'s clock if it keeps happening.', retryable: true })
+  }
+}
+
+/** A record is signed by a different peer than the one it describes or came from. */
+export class PeerMismatchError extends ClawnodeError {
+  static override name = 'PeerMismatchError'
+  constructor (what: string, expected: string, got: string) {
+    super(`The ${what} is for peer ${got}, expected ${expected}`, { hint: 'The peer sent a record that is not its own; it is ignored.' })
+  }
+}

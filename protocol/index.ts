@@ -7,3 +7,9 @@ export type { ClawnodeErrorOptions, SerializedError } from './errors.ts'
 
 /** Prefix of every clawnode libp2p protocol id: `/clawnode/<name>/<major.minor.patch>`. */
 export const PROTOCOL_PREFIX = '/clawnode'
+export { MalformedMessageError, MessageTooLargeError, InvalidSignatureError, RecordExpiredError, PeerMismatchError } from './errors.ts'
+export * from './constants.ts'
+export { sealEnvelope, openEnvelope, signedBytes } from './envelope.ts'
+export type { OpenedEnvelope } from './envelope.ts'
+export { signCapabilityRecord, openCapabilityRecord } from './caps.ts'
+export type { Capabilities, CapabilityRecordInfo, PriceTable } from './caps.ts'

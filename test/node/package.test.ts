@@ -31,6 +31,7 @@ test('npm pack makes a tarball of compiled JavaScript that installs in a temp di
   const files = info.files.map(f => f.path)
   assert.ok(files.includes('dist/node/cli/main.js'))
   assert.ok(files.includes('dist/sandbox/runner.js'))
+  assert.ok(files.includes('dist/protocol/gen/caps.js'), 'the generated protobuf codecs are packed')
   assert.ok(files.includes('node/cli/bin.js'))
   assert.not.ok(files.some(f => f.endsWith('.ts')), 'no TypeScript sources in the package')
   const project = await tempDir('clawnode-install-')
@@ -46,6 +47,9 @@ test('the installed bin runs on Node 24', bounded(30_000, async () => {
   const help = await cli(['--help'], { bin: installed, cwd: '/' })
   assert.is(help.code, 0, help.stderr)
   assert.match(help.stdout, /Usage: clawnode <command>/)
+  // Loads the protocol layer, generated codecs included, from the installed package.
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', "const p = await import('clawnode/dist/protocol/index.js'); console.log(typeof p.openCapabilityRecord)"], { cwd: join(installed, '..', '..', '..', '..') })
+  assert.is(stdout.trim(), 'function')
   const doctor = await cli(['doctor', '--help'], { bin: installed, cwd: '/' })
   assert.is(doctor.code, 0, doctor.stderr)
   assert.match(doctor.stdout, /clawnode doctor/)

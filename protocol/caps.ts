@@ -1,0 +1,113 @@
+/**
+ * Capability records: what a provider offers (hardware, runtimes, images, models, prices, capacity),
+ * signed in an envelope under the `clawnode:caps:v1` domain, with an expiry and a sequence number.
+ * Decoding caps every repeated field; opening checks the signature first, then that the record is
+ * the signer's own and is current.
+ */
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import {
+  CAPABILITY_RECORD_VERSION, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, MAX_CAPABILITY_RECORD_BYTES, MAX_CLOCK_SKEW_MS,
+  MAX_RECORD_GPUS, MAX_RECORD_IMAGES, MAX_RECORD_MODELS, MAX_RECORD_RUNTIMES, MAX_RECORD_TTL_MS
+} from './constants.ts'
+import { openEnvelope, sealEnvelope } from './envelope.ts'
+import { MalformedMessageError, PeerMismatchError, RecordExpiredError } from './errors.ts'
+import { CapabilityRecord } from './gen/caps.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+/** Prices in millicredits (1/1000 credit). */
+export interface PriceTable {
+  per1kInputTokens: number
+  per1kOutputTokens: number
+  perCpuSecond: number
+  perGbSecond: number
+}
+
+export interface Capabilities {
+  clawnodeVersion: string
+  cpuCores: number
+  memoryBytes: number
+  gpus: Array<{ name: string, memoryBytes: number }>
+  runtimes: string[]
+  images: string[]
+  models: Array<{ id: string, digest: string, quantisation: string, context: number }>
+  prices: PriceTable
+  maxConcurrentJobs: number
+}
+
+export interface CapabilityRecordInfo extends Capabilities {
+  peerId: PeerId
+  expiresAtMs: number
+  seq: number
+}
+
+export async function signCapabilityRecord (key: PrivateKey, caps: Capabilities, options: { ttlMs: number, seq: number, now?: number }): Promise<Uint8Array> {
+  const now = options.now ?? Date.now()
+  const record = CapabilityRecord.encode({
+    version: CAPABILITY_RECORD_VERSION,
+    peerId: Uint8Array.from(key.publicKey.toMultihash().bytes),
+    clawnodeVersion: caps.clawnodeVersion,
+    cpuCores: caps.cpuCores,
+    memoryBytes: BigInt(caps.memoryBytes),
+    gpus: caps.gpus.map(g => ({ name: g.name, memoryBytes: BigInt(g.memoryBytes) })),
+    runtimes: caps.runtimes,
+    images: caps.images,
+    models: caps.models,
+    prices: {
+      perThousandInputTokens: BigInt(caps.prices.per1kInputTokens),
+      perThousandOutputTokens: BigInt(caps.prices.per1kOutputTokens),
+      perCpuSecond: BigInt(caps.prices.perCpuSecond),
+      perGbSecond: BigInt(caps.prices.perGbSecond)
+    },
+    maxConcurrentJobs: caps.maxConcurrentJobs,
+    expiresAtMs: BigInt(now + options.ttlMs),
+    seq: BigInt(options.seq)
+  })
+  return await sealEnvelope(key, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, record)
+}
+
+const big = (n: bigint): number => {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedMessageError('capability record', 'has a number too large')
+  return Number(n)
+}
+
+/** Verifies and decodes a signed capability record; `expectedPeer` is the peer it came from. */
+export async function openCapabilityRecord (bytes: Uint8Array, options: { expectedPeer?: PeerId, now?: number } = {}): Promise<CapabilityRecordInfo> {
+  const { signer, payload } = await openEnvelope(bytes, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, MAX_CAPABILITY_RECORD_BYTES)
+  let record: CapabilityRecord
+  try {
+    record = CapabilityRecord.decode(payload, {
+      limits: { gpus: MAX_RECORD_GPUS, runtimes: MAX_RECORD_RUNTIMES, images: MAX_RECORD_IMAGES, models: MAX_RECORD_MODELS }
+    })
+  } catch (err) {
+    throw new MalformedMessageError('capability record', (err as Error).message, { cause: err })
+  }
+  if (record.version !== CAPABILITY_RECORD_VERSION) throw new MalformedMessageError('capability record', `has version ${record.version}, this node reads ${CAPABILITY_RECORD_VERSION}`)
+  let subject: PeerId
+  try {
+    subject = peerIdFromMultihash(Digest.decode(record.peerId))
+  } catch (err) {
+    throw new MalformedMessageError('capability record', 'has an invalid peer id', { cause: err })
+  }
+  if (!subject.equals(signer)) throw new PeerMismatchError('capability record', signer.toString(), subject.toString())
+  if (options.expectedPeer !== undefined && !subject.equals(options.expectedPeer)) throw new PeerMismatchError('capability record', options.expectedPeer.toString(), subject.toString())
+  const now = options.now ?? Date.now()
+  const expiresAtMs = big(record.expiresAtMs)
+  if (expiresAtMs + MAX_CLOCK_SKEW_MS < now) throw new RecordExpiredError('capability record', `expired at ${new Date(expiresAtMs).toISOString()}`)
+  if (expiresAtMs > now + MAX_RECORD_TTL_MS + MAX_CLOCK_SKEW_MS) throw new RecordExpiredError('capability record', 'claims to stay valid for longer than a record may')
+  const prices = record.prices ?? { perThousandInputTokens: 0n, perThousandOutputTokens: 0n, perCpuSecond: 0n, perGbSecond: 0n }
+  return {
+    peerId: subject,
+    clawnodeVersion: record.clawnodeVersion,
+    cpuCores: record.cpuCores,
+    memoryBytes: big(record.memoryBytes),
+    gpus: record.gpus.map(g => ({ name: g.name, memoryBytes: big(g.memoryBytes) })),
+    runtimes: record.runtimes,
+    images: record.images,
+    models: record.models.map(m => ({ id: m.id, digest: m.digest, quantisation: m.quantisation, context: m.context })),
+    prices: { per1kInputTokens: big(prices.perThousandInputTokens), per1kOutputTokens: big(prices.perThousandOutputTokens), perCpuSecond: big(prices.perCpuSecond), perGbSecond: big(prices.perGbSecond) },
+    maxConcurrentJobs: record.maxConcurrentJobs,
+    expiresAtMs,
+    seq: big(record.seq)
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Signed envelopes, after libp2p's signed record envelope (RFC 0002): the signature covers a domain
+ * string known to both sides (one per message type, never sent), the payload type and the payload
+ * bytes exactly as sent, so nothing is ever re-serialised to check a signature, and a signature made
+ * for one message type can never pass as another. The envelope is verified before its payload is
+ * decoded any further.
+ */
+import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { MAX_ENVELOPE_BYTES } from './constants.ts'
+import { InvalidSignatureError, MalformedMessageError, MessageTooLargeError } from './errors.ts'
+import { Envelope } from './gen/envelope.js'
+import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+
+export interface OpenedEnvelope {
+  publicKey: PublicKey
+  signer: PeerId
+  payload: Uint8Array
+}
+
+function uvarint (n: number): Uint8Array {
+  const out: number[] = []
+  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+  out.push(n)
+  return Uint8Array.from(out)
+}
+
+/** The bytes a signature covers: varint-length-prefixed domain, payload type and payload. */
+export function signedBytes (domain: string, payloadType: Uint8Array, payload: Uint8Array): Uint8Array {
+  const d = new TextEncoder().encode(domain)
+  const parts = [uvarint(d.byteLength), d, uvarint(payloadType.byteLength), payloadType, uvarint(payload.byteLength), payload]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let offset = 0
+  for (const p of parts) { out.set(p, offset); offset += p.byteLength }
+  return out
+}
+
+function equal (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
+}
+
+export async function sealEnvelope (key: PrivateKey, domain: string, payloadType: Uint8Array, payload: Uint8Array): Promise<Uint8Array> {
+  const signature = await key.sign(signedBytes(domain, payloadType, payload))
+  return Envelope.encode({ publicKey: Uint8Array.from(publicKeyToProtobuf(key.publicKey)), payloadType: Uint8Array.from(payloadType), payload: Uint8Array.from(payload), signature: Uint8Array.from(signature) })
+}
+
+/** Decodes and verifies an envelope for the expected domain and payload type; throws a named error otherwise. */
+export async function openEnvelope (bytes: Uint8Array, domain: string, payloadType: Uint8Array, maxBytes = MAX_ENVELOPE_BYTES): Promise<OpenedEnvelope> {
+  if (bytes.byteLength > maxBytes) throw new MessageTooLargeError('envelope', bytes.byteLength, maxBytes)
+  let envelope: Envelope
+  let publicKey: PublicKey
+  try {
+    envelope = Envelope.decode(bytes)
+    publicKey = publicKeyFromProtobuf(envelope.publicKey)
+  } catch (err) {
+    throw new MalformedMessageError('envelope', (err as Error).message, { cause: err })
+  }
+  if (!equal(envelope.payloadType, payloadType)) throw new MalformedMessageError('envelope', 'has an unexpected payload type')
+  const valid = await publicKey.verify(signedBytes(domain, envelope.payloadType, envelope.payload), envelope.signature)
+  if (!valid) throw new InvalidSignatureError(domain)
+  return { publicKey, signer: peerIdFromPublicKey(publicKey), payload: envelope.payload }
+}
