@@ -15,10 +15,10 @@ import { logger } from '@libp2p/logger'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
-import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { createAddressPolicy } from './address-policy.ts'
 import { DEFAULT_ADDRESS_POLICY, DEFAULT_DHT_MODE, DEFAULT_LISTEN, DHT_PROTOCOL, INBOUND_CONNECTION_RATE } from './constants.ts'
+import { createNodeDatastore } from './datastore.ts'
 import { loadOrCreatePeerKey } from './identity.ts'
 import type { AddressPolicy } from './address-policy.ts'
 import type { NetworkConfig } from './config.ts'
@@ -62,14 +62,14 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
   const policy = createAddressPolicy(network.addressPolicy ?? DEFAULT_ADDRESS_POLICY)
   const dhtMode = network.dhtMode ?? DEFAULT_DHT_MODE
   const privateKey = await loadOrCreatePeerKey(init.dataDir)
-  const datastore = new LevelDatastore(join(init.dataDir, 'datastore'))
+  const store = createNodeDatastore(join(init.dataDir, 'datastore'))
   const onlyLoopback = policy.ranges.every(r => r.startsWith('127.') || r === '::1/128')
   const keep = <T extends { multiaddrs: Multiaddr[] }>(peer: T): T => ({ ...peer, multiaddrs: peer.multiaddrs.filter(policy.allows) })
 
   const libp2p = await createLibp2p({
     start: false,
     privateKey,
-    datastore,
+    datastore: store.datastore,
     addresses: {
       listen: [...(network.listen ?? DEFAULT_LISTEN), '/p2p-circuit', '/webrtc'],
       announceFilter: (addrs) => addrs.filter(policy.allows)
@@ -114,7 +114,7 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
     getMultiaddrs: () => libp2p.getMultiaddrs(),
     async start () {
       if (started) return
-      await datastore.open()
+      await store.open()
       await libp2p.start()
       started = true
       runningNodes++
@@ -124,7 +124,7 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
       if (!started) return
       started = false
       await libp2p.stop()
-      await datastore.close()
+      await store.close()
       if (--runningNodes === 0) {
         const { cleanup } = await import('node-datachannel')
         cleanup()

@@ -20,3 +20,8 @@ export const MAX_CLOCK_SKEW_MS = 60 * 1000
 export const CAPS_DOMAIN = 'clawnode:caps:v1'
 export const CAPS_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/caps-record/1')
 export const CAPABILITY_RECORD_VERSION = 1
+
+/** The protocol that serves a node's signed capability record. */
+export const CAPS_PROTOCOL = '/clawnode/caps/1.0.0'
+/** Time allowed to open a caps stream and read the record. */
+export const CAPS_FETCH_TIMEOUT_MS = 5_000

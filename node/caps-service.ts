@@ -1,0 +1,163 @@
+/**
+ * Capability advertisement and discovery. The node serves its signed capability record over
+ * /clawnode/caps/1.0.0 and announces itself as a DHT provider under a key per capability (runtime,
+ * image, model, GPU class, and the generic inference key). A DHT cannot delete what other peers hold,
+ * so records are short-lived and republished (re-signed with a higher sequence number) before they
+ * lapse; a stopped node simply stops republishing. Consumers find providers for a key, then fetch and
+ * verify each provider's record from the provider itself.
+ */
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import {
+  CAPS_FETCH_TIMEOUT_MS, CAPS_PROTOCOL, MAX_CAPABILITY_RECORD_BYTES, openCapabilityRecord, signCapabilityRecord
+} from '../protocol/index.ts'
+import { capabilityCid, capabilityKey } from './cap-keys.ts'
+import type { ClawNode } from './libp2p.ts'
+import type { CapabilityKey } from './cap-keys.ts'
+import type { Capabilities, CapabilityRecordInfo } from '../protocol/index.ts'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+const log = logger('clawnode:caps')
+
+export const DEFAULT_RECORD_TTL_MS = 10 * 60 * 1000
+/** Bound on one discovery (DHT query plus record fetches) when the caller gives none. */
+export const DEFAULT_DISCOVERY_TIMEOUT_MS = 10_000
+/** Largest number of providers a discovery returns. */
+export const MAX_DISCOVERED_PROVIDERS = 64
+
+export interface CapsServiceInit {
+  node: ClawNode
+  privateKey: PrivateKey
+  capabilities: Capabilities
+  /** Validity of the signed record and the provider announcements; republished at half of it. */
+  ttlMs?: number
+}
+
+export interface DiscoverOptions {
+  signal?: AbortSignal
+  /** Stop after this many verified providers (default MAX_DISCOVERED_PROVIDERS). */
+  limit?: number
+}
+
+export interface CapsService {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** The keys this node advertises. */
+  keys: () => string[]
+  /** Fetches and verifies a peer's capability record. */
+  fetch: (peer: PeerId, options?: { signal?: AbortSignal }) => Promise<CapabilityRecordInfo>
+  /** Finds providers of a capability in the DHT and returns their verified records. */
+  discover: (cap: CapabilityKey, options?: DiscoverOptions) => Promise<CapabilityRecordInfo[]>
+}
+
+/** The capability keys a set of capabilities is advertised under. */
+export function advertisedKeys (caps: Capabilities): string[] {
+  const keys: CapabilityKey[] = [
+    ...caps.runtimes.map(runtime => ({ kind: 'runtime' as const, runtime })),
+    ...caps.images.map(image => ({ kind: 'image' as const, image })),
+    ...caps.models.map(m => ({ kind: 'model' as const, model: m.id })),
+    ...caps.gpus.map(g => ({ kind: 'gpu' as const, gpuClass: g.name.toLowerCase().replace(/[^a-z0-9]+/g, '-') })),
+    ...(caps.models.length > 0 ? [{ kind: 'inference' as const }] : [])
+  ]
+  return [...new Set(keys.map(capabilityKey))]
+}
+
+export function createCapsService (init: CapsServiceInit): CapsService {
+  const { node } = init
+  const ttlMs = init.ttlMs ?? DEFAULT_RECORD_TTL_MS
+  let record: Uint8Array | undefined
+  let seq = 0
+  let timer: NodeJS.Timeout | undefined
+  let controller: AbortController | undefined
+  let publishing: Promise<void> = Promise.resolve()
+
+  const publish = async (signal: AbortSignal): Promise<void> => {
+    // Sequence numbers grow across restarts too: wall-clock milliseconds.
+    seq = Math.max(seq + 1, Date.now())
+    record = await signCapabilityRecord(init.privateKey, init.capabilities, { ttlMs, seq })
+    for (const key of advertisedKeys(init.capabilities)) {
+      try {
+        await node.libp2p.contentRouting.provide(await capabilityCid(key), { signal })
+      } catch (err) {
+        if (signal.aborted) return
+        // A lonely or partitioned DHT fails to provide; keep serving and try again next round.
+        log.error('could not announce %s: %e', key, err)
+      }
+    }
+  }
+
+  const fetch = async (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<CapabilityRecordInfo> => {
+    const signal = AbortSignal.any([AbortSignal.timeout(CAPS_FETCH_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+    const stream = await node.libp2p.dialProtocol(peer, CAPS_PROTOCOL, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_CAPABILITY_RECORD_BYTES })
+      const bytes = await lp.read({ signal })
+      await stream.close({ signal })
+      return await openCapabilityRecord(bytes.subarray(), { expectedPeer: peer })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  return {
+    keys: () => advertisedKeys(init.capabilities),
+    fetch,
+    async start () {
+      controller = new AbortController()
+      const signal = controller.signal
+      await node.libp2p.handle(CAPS_PROTOCOL, async (stream) => {
+        try {
+          const lp = lpStream(stream)
+          if (record !== undefined) await lp.write(record, { signal: AbortSignal.timeout(CAPS_FETCH_TIMEOUT_MS) })
+          await stream.close()
+        } catch (err) {
+          stream.abort(err as Error)
+        }
+      })
+      record = await signCapabilityRecord(init.privateKey, init.capabilities, { ttlMs, seq: seq = Date.now() })
+      const round = (): void => {
+        publishing = publish(signal).finally(() => {
+          if (!signal.aborted) timer = setTimeout(round, ttlMs / 2)
+        })
+      }
+      round()
+    },
+    async stop () {
+      controller?.abort()
+      clearTimeout(timer)
+      // An announcement under way writes to the datastore: let it finish before the node closes it.
+      await publishing.catch(() => {})
+      await node.libp2p.unhandle(CAPS_PROTOCOL)
+    },
+    async discover (cap, options = {}) {
+      const limit = options.limit ?? MAX_DISCOVERED_PROVIDERS
+      // Our own controller: breaking out of the provider loop does not end the DHT query, aborting does.
+      const query = new AbortController()
+      const signal = AbortSignal.any([query.signal, AbortSignal.timeout(DEFAULT_DISCOVERY_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+      const found: CapabilityRecordInfo[] = []
+      const seen = new Set<string>()
+      const fetches: Array<Promise<void>> = []
+      try {
+        for await (const provider of node.libp2p.contentRouting.findProviders(await capabilityCid(capabilityKey(cap)), { signal })) {
+          const id = provider.id.toString()
+          if (seen.has(id)) continue
+          seen.add(id)
+          if (provider.id.equals(node.peerId)) continue
+          fetches.push(fetch(provider.id, { signal }).then((info) => { if (found.length < limit) found.push(info) }, (err: unknown) => {
+            log('skipping provider %s: %e', id, err)
+          }))
+          if (seen.size >= limit * 2) break
+        }
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        // The query ending without more peers (or timing out) is not an error: return what was found.
+        log('provider query ended: %e', err)
+      } finally {
+        await Promise.allSettled(fetches)
+        query.abort()
+      }
+      return found
+    }
+  }
+}
