@@ -37,9 +37,19 @@ export interface NetworkConfig {
   addressPolicy?: string | string[]
 }
 
+export interface ProviderConfig {
+  /** Jobs run at once; more are declined as busy. */
+  maxConcurrentJobs?: number
+  /** Prices in millicredits (1/1000 credit). */
+  prices?: { per1kInputTokens?: number, per1kOutputTokens?: number, perCpuSecond?: number, perGbSecond?: number }
+  /** Validity of the signed capability record and DHT announcements, ms. */
+  recordTtlMs?: number
+}
+
 export interface NodeConfig {
   sandbox: SandboxConfig
   network: NetworkConfig
+  provider: ProviderConfig
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
@@ -56,7 +66,7 @@ function checkLimits (path: string, key: string, value: unknown): Partial<JobLim
 
 export function parseConfig (path: string, data: unknown): NodeConfig {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(path, 'the file', 'must hold a JSON object')
-  const { sandbox = {}, network = {}, ...rest } = data as Record<string, unknown>
+  const { sandbox = {}, network = {}, provider = {}, ...rest } = data as Record<string, unknown>
   const unknownKey = Object.keys(rest)[0]
   if (unknownKey !== undefined) throw new ConfigError(path, unknownKey, 'is not a known section')
   if (typeof sandbox !== 'object' || sandbox === null) throw new ConfigError(path, 'sandbox', 'must be an object')
@@ -89,7 +99,33 @@ export function parseConfig (path: string, data: unknown): NodeConfig {
       return { image, size, ...(limits === undefined ? {} : { limits: checkLimits(path, `${key}.limits`, limits) }) }
     })
   }
-  return { sandbox: out, network: parseNetwork(path, network) }
+  return { sandbox: out, network: parseNetwork(path, network), provider: parseProvider(path, provider) }
+}
+
+function positiveInt (path: string, key: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new ConfigError(path, key, `must be an integer 0..${max}`)
+  return value
+}
+
+function parseProvider (path: string, value: unknown): ProviderConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, 'provider', 'must be an object')
+  const p = value as Record<string, unknown>
+  const out: ProviderConfig = {}
+  for (const key of Object.keys(p)) {
+    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
+  }
+  if (p.maxConcurrentJobs !== undefined) out.maxConcurrentJobs = positiveInt(path, 'provider.maxConcurrentJobs', p.maxConcurrentJobs, 1024)
+  if (p.recordTtlMs !== undefined) out.recordTtlMs = positiveInt(path, 'provider.recordTtlMs', p.recordTtlMs, 24 * 60 * 60 * 1000)
+  if (p.prices !== undefined) {
+    if (typeof p.prices !== 'object' || p.prices === null) throw new ConfigError(path, 'provider.prices', 'must be an object')
+    const prices: NonNullable<ProviderConfig['prices']> = {}
+    for (const [k, v] of Object.entries(p.prices)) {
+      if (!['per1kInputTokens', 'per1kOutputTokens', 'perCpuSecond', 'perGbSecond'].includes(k)) throw new ConfigError(path, `provider.prices.${k}`, 'is not a known price')
+      prices[k as keyof typeof prices] = positiveInt(path, `provider.prices.${k}`, v, Number.MAX_SAFE_INTEGER)
+    }
+    out.prices = prices
+  }
+  return out
 }
 
 function stringList (path: string, key: string, value: unknown): string[] {
@@ -132,7 +168,7 @@ export async function loadConfig (dataDir: string): Promise<NodeConfig> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {}, network: {} }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {}, network: {}, provider: {} }
     throw new ConfigError(path, 'the file', 'cannot be read', { cause: err })
   }
   if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(path, 'the file', `is larger than ${MAX_CONFIG_BYTES} bytes`)

@@ -11,3 +11,9 @@ export const DEFAULT_DHT_MODE = 'auto'
 export const DHT_PROTOCOL = '/clawnode/kad/1.0.0'
 /** js-libp2p accepts 5 inbound connections per address per second by default; many nodes share loopback. */
 export const INBOUND_CONNECTION_RATE = 1000
+
+/** Provider defaults: jobs at once, and prices in millicredits (the product's default: 1 credit per token). */
+export const DEFAULT_MAX_CONCURRENT_JOBS = 2
+export const DEFAULT_PRICES = { per1kInputTokens: 1_000_000, per1kOutputTokens: 1_000_000, perCpuSecond: 1000, perGbSecond: 100 }
+/** How often `clawnode start` prints its status line. */
+export const STATUS_INTERVAL_MS = 10_000

@@ -60,7 +60,9 @@ let runningNodes = 0
 export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
   const network = init.network ?? {}
   const policy = createAddressPolicy(network.addressPolicy ?? DEFAULT_ADDRESS_POLICY)
-  const dhtMode = network.dhtMode ?? DEFAULT_DHT_MODE
+  // On a closed policy (loopback, test-net) nobody has a public address, and auto mode would leave every
+  // node a client that nobody can find: such networks default to server mode.
+  const dhtMode = network.dhtMode ?? (policy.ranges.includes('0.0.0.0/0') ? DEFAULT_DHT_MODE : 'server')
   const privateKey = await loadOrCreatePeerKey(init.dataDir)
   const store = createNodeDatastore(join(init.dataDir, 'datastore'))
   const onlyLoopback = policy.ranges.every(r => r.startsWith('127.') || r === '::1/128')

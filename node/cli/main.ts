@@ -2,8 +2,8 @@
  * The clawnode CLI: global flags, lazy command loading (so `--help` stays fast), and the mapping of
  * errors to exit codes. Commands live in `commands/`, one file each.
  */
-import { readFileSync } from 'node:fs'
 import { resolveDataDir } from '../data-dir.ts'
+import { clawnodeVersion } from '../version.ts'
 import { EXIT, UsageError, reportError } from './errors.ts'
 import type { CliContext } from './context.ts'
 
@@ -14,20 +14,12 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
+  start: { summary: 'Run a provider node: join the network, advertise capabilities, until Ctrl-C', load: async () => await import('./commands/start.ts') },
+  id: { summary: 'Print this node\'s peer id (the key is made on first use)', load: async () => await import('./commands/id.ts') },
+  caps: { summary: 'Show what this node advertises, and under which DHT keys', load: async () => await import('./commands/caps.ts') },
   run: { summary: 'Run a job spec in the local gVisor sandbox and stream its output', load: async () => await import('./commands/run.ts') },
   images: { summary: 'Import image archives and manage the image allowlist', load: async () => await import('./commands/images.ts') },
   doctor: { summary: 'Check Docker, gVisor, the data dir and more, with the fix for each problem', load: async () => await import('./commands/doctor.ts') }
-}
-
-function version (): string {
-  // ../../ from the sources, ../../../ from the compiled dist/node/cli/.
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string, version: string }
-      if (pkg.name === 'clawnode') return pkg.version
-    } catch {}
-  }
-  return 'unknown'
 }
 
 function help (): string {
@@ -63,7 +55,7 @@ export async function main (argv: string[]): Promise<number> {
       return EXIT.ok
     }
     if (first === '--version' || first === '-v') {
-      stdout(json ? JSON.stringify({ version: version() }) + '\n' : `clawnode ${version()}\n`)
+      stdout(json ? JSON.stringify({ version: clawnodeVersion() }) + '\n' : `clawnode ${clawnodeVersion()}\n`)
       return EXIT.ok
     }
     const entry = COMMANDS[first]

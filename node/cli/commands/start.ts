@@ -1,0 +1,93 @@
+import { logger } from '@libp2p/logger'
+import { createCapsService } from '../../caps-service.ts'
+import { detectCapabilities } from '../../capabilities.ts'
+import { loadConfig } from '../../config.ts'
+import { STATUS_INTERVAL_MS } from '../../constants.ts'
+import { ensureDataDir } from '../../data-dir.ts'
+import { loadOrCreatePeerKey } from '../../identity.ts'
+import { createClawNode } from '../../libp2p.ts'
+import { createSandboxRunner } from '../../../sandbox/index.ts'
+import { parseCommandArgs } from '../context.ts'
+import { EXIT, UsageError } from '../errors.ts'
+import type { NetworkConfig } from '../../config.ts'
+import type { Command } from '../main.ts'
+
+const log = logger('clawnode:start')
+
+export const command: Command = {
+  summary: 'Run a provider node: join the network, advertise capabilities in the DHT, until Ctrl-C',
+  usage: 'clawnode start [--bootstrap <multiaddr>]… [--listen <multiaddr>]… [--dht-mode server|client|auto]\n' +
+    '                      [--address-policy loopback|test-net|any] [--json] [--data <dir>]\n\n' +
+    'Flags override the config file\'s network section. With --json, events are JSON lines on stdout.',
+  async run (ctx, args) {
+    const { values } = parseCommandArgs(args, {
+      bootstrap: { type: 'string', multiple: true },
+      listen: { type: 'string', multiple: true },
+      'dht-mode': { type: 'string' },
+      'address-policy': { type: 'string' }
+    })
+    const mode = values['dht-mode']
+    if (mode !== undefined && mode !== 'server' && mode !== 'client' && mode !== 'auto') throw new UsageError('--dht-mode must be server, client or auto')
+    const dhtMode: NetworkConfig['dhtMode'] = mode
+    await ensureDataDir(ctx.dataDir)
+    const config = await loadConfig(ctx.dataDir)
+    const network: NetworkConfig = {
+      ...config.network,
+      ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }),
+      ...(values.listen === undefined ? {} : { listen: values.listen }),
+      ...(dhtMode === undefined ? {} : { dhtMode }),
+      ...(values['address-policy'] === undefined ? {} : { addressPolicy: values['address-policy'] })
+    }
+    const emit = (event: string, data: Record<string, unknown>, human: string): void => {
+      if (ctx.json) ctx.stdout(JSON.stringify({ event, ...data }) + '\n')
+      else ctx.stderr(human)
+    }
+
+    // A node must survive errors its dependencies raise outside any await of ours: log, keep serving.
+    const onStray = (err: unknown): void => { log.error('error inside a dependency (ignored): %e', err) }
+    process.on('unhandledRejection', onStray)
+
+    const runner = createSandboxRunner({
+      dataDir: ctx.dataDir,
+      ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
+      ...(config.sandbox.allowRunc === undefined ? {} : { allowRunc: config.sandbox.allowRunc }),
+      ...(config.sandbox.keeper === undefined ? {} : { keeper: config.sandbox.keeper }),
+      ...(config.sandbox.maxLimits === undefined ? {} : { policy: { maxLimits: config.sandbox.maxLimits } }),
+      ...(config.sandbox.pool === undefined ? {} : { pool: config.sandbox.pool })
+    })
+    const node = await createClawNode({ dataDir: ctx.dataDir, network })
+    const caps = await detectCapabilities(ctx.dataDir, config)
+    const service = createCapsService({ node, privateKey: await loadOrCreatePeerKey(ctx.dataDir), capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
+    let status: NodeJS.Timeout | undefined
+    try {
+      await runner.start({ signal: ctx.signal })
+      await node.start()
+      await service.start()
+      const addrs = node.getMultiaddrs().map(String)
+      emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys() }, [
+        `✓ clawnode provider ${node.peerId.toString()}`,
+        ...addrs.map(a => `  listening on ${a}`),
+        `  offers ${caps.runtimes.join(', ')} with ${caps.images.length} allowed image(s), ${caps.cpuCores} CPU cores, up to ${caps.maxConcurrentJobs} jobs at once`,
+        '  Ctrl-C to stop',
+        ''
+      ].join('\n'))
+      status = setInterval(() => {
+        const peers = node.libp2p.getPeers().length
+        emit('status', { peers, jobsRunning: 0, jobsDone: 0 }, `▸ peers ${peers} · jobs running 0 · jobs done 0\n`)
+      }, STATUS_INTERVAL_MS)
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) resolve()
+        ctx.signal.addEventListener('abort', () => { resolve() }, { once: true })
+      })
+    } finally {
+      clearInterval(status)
+      // Stop advertising first, then finish or cancel jobs, then leave the network.
+      await service.stop().catch((err: unknown) => { log.error('%e', err) })
+      await runner.stop().catch((err: unknown) => { log.error('%e', err) })
+      await node.stop().catch((err: unknown) => { log.error('%e', err) })
+      process.off('unhandledRejection', onStray)
+    }
+    emit('stopped', {}, '✓ stopped\n')
+    return EXIT.ok
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * `clawnode start` as real processes: a first provider, a second that bootstraps from it, and a
+ * consumer node in the test that discovers both through the DHT by their gvisor runtime and allowed
+ * image; Ctrl-C stops each cleanly. `clawnode id` and `clawnode caps` agree with what start announces.
+ */
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createCapsService, createClawNode, loadOrCreatePeerKey } from '../../node/index.ts'
+import type { ChildProcess } from 'node:child_process'
+import { bounded, cli, ROOT, tempDir, testImage } from '../helpers.ts'
+
+interface Started { child: ChildProcess, peerId: string, addrs: string[], keys: string[], data: string }
+
+async function start (extra: string[] = []): Promise<Started> {
+  const data = await tempDir()
+  await cli(['images', 'allow', testImage(), '--data', data])
+  const child = spawn(process.execPath, [`${ROOT}/node/cli/bin.js`, 'start', '--json', '--data', data, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const first = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    lines.once('line', (line) => { try { resolve(JSON.parse(line) as Record<string, unknown>) } catch (err) { reject(err) } })
+    child.once('exit', (code) => { reject(new Error(`clawnode start exited with ${code}: ${stderr}`)) })
+  })
+  assert.is(first.event, 'started')
+  return { child, data, peerId: first.peerId as string, addrs: first.addrs as string[], keys: first.keys as string[] }
+}
+
+async function stop (p: Started): Promise<number | null> {
+  const exited = new Promise<number | null>(resolve => p.child.once('exit', (code) => { resolve(code) }))
+  p.child.kill('SIGINT')
+  return await exited
+}
+
+test('two providers started with clawnode start are discovered by their capabilities; Ctrl-C stops them', bounded(90_000, async () => {
+  const a = await start()
+  const b = await start(['--bootstrap', a.addrs[0] ?? ''])
+  const consumerDir = await tempDir()
+  const consumer = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [a.addrs[0] ?? ''] } })
+  await consumer.start()
+  const caps = createCapsService({
+    node: consumer,
+    privateKey: await loadOrCreatePeerKey(consumerDir),
+    capabilities: { clawnodeVersion: '0.1.0', cpuCores: 1, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 }
+  })
+  await caps.start()
+  try {
+    assert.ok(a.keys.includes('/clawnode/cap/1/runtime/gvisor'))
+    assert.ok(a.keys.includes(`/clawnode/cap/1/image/${testImage()}`))
+    let found: string[] = []
+    for (let i = 0; i < 40 && found.length < 2; i++) {
+      found = (await caps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })).map(r => r.peerId.toString()).sort()
+      if (found.length < 2) await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    assert.equal(found, [a.peerId, b.peerId].sort())
+
+    const id = JSON.parse((await cli(['id', '--json', '--data', a.data])).stdout) as { peerId: string }
+    assert.is(id.peerId, a.peerId)
+    const advertised = JSON.parse((await cli(['caps', '--json', '--data', a.data])).stdout) as { keys: string[] }
+    assert.equal(advertised.keys, a.keys)
+  } finally {
+    await caps.stop()
+    await consumer.stop()
+    assert.is(await stop(b), 0)
+    assert.is(await stop(a), 0)
+  }
+}))
+
+test.run()

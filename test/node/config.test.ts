@@ -1,0 +1,42 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { parseConfig } from '../../node/index.ts'
+
+test('an empty config is all defaults', () => {
+  assert.equal(parseConfig('c.json', {}), { sandbox: {}, network: {}, provider: {} })
+})
+
+test('every section parses its known keys', () => {
+  const config = parseConfig('c.json', {
+    sandbox: { runtime: 'runsc', maxLimits: { cpus: 2 } },
+    network: { listen: ['/ip4/127.0.0.1/tcp/0'], dhtMode: 'server', addressPolicy: 'test-net', iceServers: [{ urls: 'stun:127.0.0.1:3478' }] },
+    provider: { maxConcurrentJobs: 3, prices: { perCpuSecond: 7 }, recordTtlMs: 60_000 }
+  })
+  assert.is(config.network.dhtMode, 'server')
+  assert.is(config.provider.prices?.perCpuSecond, 7)
+})
+
+const bad: Array<[unknown, RegExp]> = [
+  [[], /the file must hold a JSON object/],
+  [{ wallet: {} }, /wallet is not a known section/],
+  [{ sandbox: { runtime: 'kata' } }, /sandbox\.runtime must be "runsc"/],
+  [{ sandbox: { pool: [{ image: 'busybox', size: 1 }] } }, /sandbox\.pool\[0\]\.image must be an image ID/],
+  [{ network: { dhtMode: 'both' } }, /network\.dhtMode must be/],
+  [{ network: { listen: '/ip4/127.0.0.1/tcp/0' } }, /network\.listen must be an array of strings/],
+  [{ network: { iceServers: [{ url: 'stun:x' }] } }, /network\.iceServers\[0\]\.urls/],
+  [{ provider: { maxConcurrentJobs: -1 } }, /provider\.maxConcurrentJobs must be an integer/],
+  [{ provider: { prices: { perToken: 1 } } }, /provider\.prices\.perToken is not a known price/]
+]
+for (const [input, message] of bad) {
+  test(`rejects ${JSON.stringify(input)}`, () => {
+    try {
+      parseConfig('c.json', input)
+      assert.unreachable('accepted')
+    } catch (err) {
+      assert.is((err as Error).name, 'ConfigError')
+      assert.match((err as Error).message, message)
+    }
+  })
+}
+
+test.run()
