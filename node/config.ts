@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClawnodeError } from '../protocol/index.ts'
 import { DEFAULT_LIMITS, MAX_POOL_SIZE } from '../sandbox/index.ts'
-import type { JobLimits, PoolProfileInit } from '../sandbox/index.ts'
+import type { JobLimits, PoolProfileInit, SandboxRunnerInit } from '../sandbox/index.ts'
 
 export class ConfigError extends ClawnodeError {
   static override name = 'ConfigError'
@@ -175,4 +175,16 @@ export async function loadConfig (dataDir: string): Promise<NodeConfig> {
   let data: unknown
   try { data = JSON.parse(text) } catch (err) { throw new ConfigError(path, 'the file', `is not valid JSON (${(err as Error).message})`, { cause: err }) }
   return parseConfig(path, data)
+}
+
+/** The sandbox runner's options from the config's sandbox section (`pool` only for long-running nodes). */
+export function runnerInit (dataDir: string, sandbox: SandboxConfig, options: { pool: boolean }): SandboxRunnerInit {
+  return {
+    dataDir,
+    ...(sandbox.runtime === undefined ? {} : { runtime: sandbox.runtime }),
+    ...(sandbox.allowRunc === undefined ? {} : { allowRunc: sandbox.allowRunc }),
+    ...(sandbox.keeper === undefined ? {} : { keeper: sandbox.keeper }),
+    ...(sandbox.maxLimits === undefined ? {} : { policy: { maxLimits: sandbox.maxLimits } }),
+    ...(sandbox.pool === undefined || !options.pool ? {} : { pool: sandbox.pool })
+  }
 }

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises'
 import { ensureDataDir } from '../../data-dir.ts'
-import { loadConfig } from '../../config.ts'
+import { loadConfig, runnerInit } from '../../config.ts'
 import { createSandboxRunner, InvalidJobSpecError, MAX_SPEC_BYTES, SpecTooLargeError } from '../../../sandbox/index.ts'
 import { parseCommandArgs } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
@@ -72,13 +72,8 @@ export const command: Command = {
     const config = await loadConfig(ctx.dataDir)
     const unsafeRunc = values['unsafe-runc'] === true
     if (unsafeRunc) ctx.stderr('⚠ WARNING: --unsafe-runc runs the job with runc, WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
-    const runner = createSandboxRunner({
-      dataDir: ctx.dataDir,
-      ...(unsafeRunc ? { runtime: 'runc', allowRunc: true } : config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
-      ...(config.sandbox.allowRunc === undefined || unsafeRunc ? {} : { allowRunc: config.sandbox.allowRunc }),
-      ...(config.sandbox.keeper === undefined ? {} : { keeper: config.sandbox.keeper }),
-      ...(config.sandbox.maxLimits === undefined ? {} : { policy: { maxLimits: config.sandbox.maxLimits } })
-    })
+    // One-shot: no warm pool.
+    const runner = createSandboxRunner({ ...runnerInit(ctx.dataDir, config.sandbox, { pool: false }), ...(unsafeRunc ? { runtime: 'runc', allowRunc: true } : {}) })
     if (runner.runtime === 'runc' && !unsafeRunc) ctx.stderr('⚠ WARNING: the config runs jobs with runc, WITHOUT the gVisor sandbox (sandbox.runtime). Only do this for code you trust.\n')
     try {
       const result = await runner.run(spec, {

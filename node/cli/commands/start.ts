@@ -1,7 +1,7 @@
 import { logger } from '@libp2p/logger'
 import { createCapsService } from '../../caps-service.ts'
 import { detectCapabilities } from '../../capabilities.ts'
-import { loadConfig } from '../../config.ts'
+import { loadConfig, runnerInit } from '../../config.ts'
 import { STATUS_INTERVAL_MS } from '../../constants.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
@@ -47,14 +47,8 @@ export const command: Command = {
     const onStray = (err: unknown): void => { log.error('error inside a dependency (ignored): %e', err) }
     process.on('unhandledRejection', onStray)
 
-    const runner = createSandboxRunner({
-      dataDir: ctx.dataDir,
-      ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
-      ...(config.sandbox.allowRunc === undefined ? {} : { allowRunc: config.sandbox.allowRunc }),
-      ...(config.sandbox.keeper === undefined ? {} : { keeper: config.sandbox.keeper }),
-      ...(config.sandbox.maxLimits === undefined ? {} : { policy: { maxLimits: config.sandbox.maxLimits } }),
-      ...(config.sandbox.pool === undefined ? {} : { pool: config.sandbox.pool })
-    })
+    const runner = createSandboxRunner(runnerInit(ctx.dataDir, config.sandbox, { pool: true }))
+    if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
     const node = await createClawNode({ dataDir: ctx.dataDir, network })
     const caps = await detectCapabilities(ctx.dataDir, config)
     const service = createCapsService({ node, privateKey: await loadOrCreatePeerKey(ctx.dataDir), capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
