@@ -25,3 +25,24 @@ export const CAPABILITY_RECORD_VERSION = 1
 export const CAPS_PROTOCOL = '/clawnode/caps/1.0.0'
 /** Time allowed to open a caps stream and read the record. */
 export const CAPS_FETCH_TIMEOUT_MS = 5_000
+
+/** The lease protocol. */
+export const TASK_PROTOCOL = '/clawnode/task/1.0.0'
+export const ORDER_DOMAIN = 'clawnode:order:v1'
+export const BID_DOMAIN = 'clawnode:bid:v1'
+export const DECLINE_DOMAIN = 'clawnode:decline:v1'
+export const AWARD_DOMAIN = 'clawnode:award:v1'
+export const ORDER_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/order/1')
+export const BID_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/bid/1')
+export const DECLINE_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/decline/1')
+export const AWARD_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/award/1')
+/** Largest order, bid or decline (inside its envelope), bytes. */
+export const MAX_LEASE_MESSAGE_BYTES = 16 * 1024
+/** Largest award: the job payload rides in it. */
+export const MAX_AWARD_BYTES = 48 * 1024 * 1024
+/** Nonces are 16 bytes; ids are sha256 digests. */
+export const NONCE_BYTES = 16
+/** An order may not run further ahead than this. */
+export const MAX_ORDER_DEADLINE_MS = 24 * 60 * 60 * 1000
+/** Entries a replay guard keeps (oldest expired first; at the cap, new messages are refused). */
+export const MAX_REPLAY_ENTRIES = 100_000

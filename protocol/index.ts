@@ -13,3 +13,10 @@ export { sealEnvelope, openEnvelope, signedBytes } from './envelope.ts'
 export type { OpenedEnvelope } from './envelope.ts'
 export { signCapabilityRecord, openCapabilityRecord } from './caps.ts'
 export type { Capabilities, CapabilityRecordInfo, PriceTable } from './caps.ts'
+export { createReplayGuard, ReplayError, ReplayGuardFullError } from './replay-guard.ts'
+export type { ReplayGuard } from './replay-guard.ts'
+export {
+  signOrder, openOrder, signBid, openBid, signDecline, openDecline, signAward, openAward, inputDigest,
+  OrderMismatchError, InputDigestMismatchError, DECLINE_REASONS
+} from './lease.ts'
+export type { OrderInfo, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'

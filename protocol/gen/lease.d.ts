@@ -1,0 +1,231 @@
+import type { Codec, DecodeOptions } from 'protons-runtime';
+import type { Uint8ArrayList } from 'uint8arraylist';
+export interface Limits {
+    cpus: number;
+    memoryMb: number;
+    pids: number;
+    wallMs: bigint;
+    outputBytes: bigint;
+    artifactBytes: bigint;
+    tmpMb: number;
+}
+export declare namespace Limits {
+    const codec: () => Codec<Limits>;
+    interface LimitsCpusFieldEvent {
+        field: '$.cpus';
+        value: number;
+    }
+    interface LimitsMemoryMbFieldEvent {
+        field: '$.memoryMb';
+        value: number;
+    }
+    interface LimitsPidsFieldEvent {
+        field: '$.pids';
+        value: number;
+    }
+    interface LimitsWallMsFieldEvent {
+        field: '$.wallMs';
+        value: bigint;
+    }
+    interface LimitsOutputBytesFieldEvent {
+        field: '$.outputBytes';
+        value: bigint;
+    }
+    interface LimitsArtifactBytesFieldEvent {
+        field: '$.artifactBytes';
+        value: bigint;
+    }
+    interface LimitsTmpMbFieldEvent {
+        field: '$.tmpMb';
+        value: number;
+    }
+    function encode(obj: Partial<Limits>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Limits>): Limits;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Limits>): Generator<LimitsCpusFieldEvent | LimitsMemoryMbFieldEvent | LimitsPidsFieldEvent | LimitsWallMsFieldEvent | LimitsOutputBytesFieldEvent | LimitsArtifactBytesFieldEvent | LimitsTmpMbFieldEvent>;
+}
+export interface TaskOrder {
+    orderId: Uint8Array<ArrayBuffer>;
+    consumer: Uint8Array<ArrayBuffer>;
+    provider: Uint8Array<ArrayBuffer>;
+    kind: string;
+    image: string;
+    model: string;
+    limits?: Limits;
+    inputDigest: Uint8Array<ArrayBuffer>;
+    maxPrice: bigint;
+    deadlineMs: bigint;
+    nonce: Uint8Array<ArrayBuffer>;
+}
+export declare namespace TaskOrder {
+    const codec: () => Codec<TaskOrder>;
+    interface TaskOrderOrderIdFieldEvent {
+        field: '$.orderId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TaskOrderConsumerFieldEvent {
+        field: '$.consumer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TaskOrderProviderFieldEvent {
+        field: '$.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TaskOrderKindFieldEvent {
+        field: '$.kind';
+        value: string;
+    }
+    interface TaskOrderImageFieldEvent {
+        field: '$.image';
+        value: string;
+    }
+    interface TaskOrderModelFieldEvent {
+        field: '$.model';
+        value: string;
+    }
+    interface TaskOrderLimitsCpusFieldEvent {
+        field: '$.limits.cpus';
+        value: number;
+    }
+    interface TaskOrderLimitsMemoryMbFieldEvent {
+        field: '$.limits.memoryMb';
+        value: number;
+    }
+    interface TaskOrderLimitsPidsFieldEvent {
+        field: '$.limits.pids';
+        value: number;
+    }
+    interface TaskOrderLimitsWallMsFieldEvent {
+        field: '$.limits.wallMs';
+        value: bigint;
+    }
+    interface TaskOrderLimitsOutputBytesFieldEvent {
+        field: '$.limits.outputBytes';
+        value: bigint;
+    }
+    interface TaskOrderLimitsArtifactBytesFieldEvent {
+        field: '$.limits.artifactBytes';
+        value: bigint;
+    }
+    interface TaskOrderLimitsTmpMbFieldEvent {
+        field: '$.limits.tmpMb';
+        value: number;
+    }
+    interface TaskOrderInputDigestFieldEvent {
+        field: '$.inputDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TaskOrderMaxPriceFieldEvent {
+        field: '$.maxPrice';
+        value: bigint;
+    }
+    interface TaskOrderDeadlineMsFieldEvent {
+        field: '$.deadlineMs';
+        value: bigint;
+    }
+    interface TaskOrderNonceFieldEvent {
+        field: '$.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<TaskOrder>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): TaskOrder;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): Generator<TaskOrderOrderIdFieldEvent | TaskOrderConsumerFieldEvent | TaskOrderProviderFieldEvent | TaskOrderKindFieldEvent | TaskOrderImageFieldEvent | TaskOrderModelFieldEvent | TaskOrderLimitsCpusFieldEvent | TaskOrderLimitsMemoryMbFieldEvent | TaskOrderLimitsPidsFieldEvent | TaskOrderLimitsWallMsFieldEvent | TaskOrderLimitsOutputBytesFieldEvent | TaskOrderLimitsArtifactBytesFieldEvent | TaskOrderLimitsTmpMbFieldEvent | TaskOrderInputDigestFieldEvent | TaskOrderMaxPriceFieldEvent | TaskOrderDeadlineMsFieldEvent | TaskOrderNonceFieldEvent>;
+}
+export interface Bid {
+    orderId: Uint8Array<ArrayBuffer>;
+    bidId: Uint8Array<ArrayBuffer>;
+    provider: Uint8Array<ArrayBuffer>;
+    price: bigint;
+    estimatedStartMs: bigint;
+    expiresAtMs: bigint;
+    connectivity: string;
+    rttMs: number;
+    nonce: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Bid {
+    const codec: () => Codec<Bid>;
+    interface BidOrderIdFieldEvent {
+        field: '$.orderId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface BidBidIdFieldEvent {
+        field: '$.bidId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface BidProviderFieldEvent {
+        field: '$.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface BidPriceFieldEvent {
+        field: '$.price';
+        value: bigint;
+    }
+    interface BidEstimatedStartMsFieldEvent {
+        field: '$.estimatedStartMs';
+        value: bigint;
+    }
+    interface BidExpiresAtMsFieldEvent {
+        field: '$.expiresAtMs';
+        value: bigint;
+    }
+    interface BidConnectivityFieldEvent {
+        field: '$.connectivity';
+        value: string;
+    }
+    interface BidRttMsFieldEvent {
+        field: '$.rttMs';
+        value: number;
+    }
+    interface BidNonceFieldEvent {
+        field: '$.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Bid>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bid>): Bid;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bid>): Generator<BidOrderIdFieldEvent | BidBidIdFieldEvent | BidProviderFieldEvent | BidPriceFieldEvent | BidEstimatedStartMsFieldEvent | BidExpiresAtMsFieldEvent | BidConnectivityFieldEvent | BidRttMsFieldEvent | BidNonceFieldEvent>;
+}
+export interface Decline {
+    orderId: Uint8Array<ArrayBuffer>;
+    provider: Uint8Array<ArrayBuffer>;
+    reason: string;
+}
+export declare namespace Decline {
+    const codec: () => Codec<Decline>;
+    interface DeclineOrderIdFieldEvent {
+        field: '$.orderId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface DeclineProviderFieldEvent {
+        field: '$.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface DeclineReasonFieldEvent {
+        field: '$.reason';
+        value: string;
+    }
+    function encode(obj: Partial<Decline>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Decline>): Decline;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Decline>): Generator<DeclineOrderIdFieldEvent | DeclineProviderFieldEvent | DeclineReasonFieldEvent>;
+}
+export interface Award {
+    orderId: Uint8Array<ArrayBuffer>;
+    bidId: Uint8Array<ArrayBuffer>;
+    payload: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Award {
+    const codec: () => Codec<Award>;
+    interface AwardOrderIdFieldEvent {
+        field: '$.orderId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface AwardBidIdFieldEvent {
+        field: '$.bidId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface AwardPayloadFieldEvent {
+        field: '$.payload';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Award>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Award>): Award;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Award>): Generator<AwardOrderIdFieldEvent | AwardBidIdFieldEvent | AwardPayloadFieldEvent>;
+}

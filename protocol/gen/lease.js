@@ -1,0 +1,800 @@
+import { decodeMessage, encodeMessage, message, streamMessage } from 'protons-runtime';
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc';
+export var Limits;
+(function (Limits) {
+    let _codec;
+    Limits.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.cpus != null && obj.cpus !== 0)) {
+                    w.uint32(9);
+                    w.double(obj.cpus);
+                }
+                if ((obj.memoryMb != null && obj.memoryMb !== 0)) {
+                    w.uint32(16);
+                    w.uint32(obj.memoryMb);
+                }
+                if ((obj.pids != null && obj.pids !== 0)) {
+                    w.uint32(24);
+                    w.uint32(obj.pids);
+                }
+                if ((obj.wallMs != null && obj.wallMs !== 0n)) {
+                    w.uint32(32);
+                    w.uint64(obj.wallMs);
+                }
+                if ((obj.outputBytes != null && obj.outputBytes !== 0n)) {
+                    w.uint32(40);
+                    w.uint64(obj.outputBytes);
+                }
+                if ((obj.artifactBytes != null && obj.artifactBytes !== 0n)) {
+                    w.uint32(48);
+                    w.uint64(obj.artifactBytes);
+                }
+                if ((obj.tmpMb != null && obj.tmpMb !== 0)) {
+                    w.uint32(56);
+                    w.uint32(obj.tmpMb);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    cpus: 0,
+                    memoryMb: 0,
+                    pids: 0,
+                    wallMs: 0n,
+                    outputBytes: 0n,
+                    artifactBytes: 0n,
+                    tmpMb: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.cpus = reader.double();
+                            break;
+                        }
+                        case 2: {
+                            obj.memoryMb = reader.uint32();
+                            break;
+                        }
+                        case 3: {
+                            obj.pids = reader.uint32();
+                            break;
+                        }
+                        case 4: {
+                            obj.wallMs = reader.uint64();
+                            break;
+                        }
+                        case 5: {
+                            obj.outputBytes = reader.uint64();
+                            break;
+                        }
+                        case 6: {
+                            obj.artifactBytes = reader.uint64();
+                            break;
+                        }
+                        case 7: {
+                            obj.tmpMb = reader.uint32();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.cpus`,
+                                value: reader.double()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.memoryMb`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.pids`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.wallMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.outputBytes`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.artifactBytes`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.tmpMb`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Limits.codec());
+    }
+    Limits.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Limits.codec(), opts);
+    }
+    Limits.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Limits.codec(), opts);
+    }
+    Limits.stream = stream;
+})(Limits || (Limits = {}));
+export var TaskOrder;
+(function (TaskOrder) {
+    let _codec;
+    TaskOrder.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.orderId != null && obj.orderId.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.orderId);
+                }
+                if ((obj.consumer != null && obj.consumer.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.consumer);
+                }
+                if ((obj.provider != null && obj.provider.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.provider);
+                }
+                if ((obj.kind != null && obj.kind !== '')) {
+                    w.uint32(34);
+                    w.string(obj.kind);
+                }
+                if ((obj.image != null && obj.image !== '')) {
+                    w.uint32(42);
+                    w.string(obj.image);
+                }
+                if ((obj.model != null && obj.model !== '')) {
+                    w.uint32(50);
+                    w.string(obj.model);
+                }
+                if (obj.limits != null) {
+                    w.uint32(58);
+                    Limits.codec().encode(obj.limits, w);
+                }
+                if ((obj.inputDigest != null && obj.inputDigest.byteLength > 0)) {
+                    w.uint32(66);
+                    w.bytes(obj.inputDigest);
+                }
+                if ((obj.maxPrice != null && obj.maxPrice !== 0n)) {
+                    w.uint32(72);
+                    w.uint64(obj.maxPrice);
+                }
+                if ((obj.deadlineMs != null && obj.deadlineMs !== 0n)) {
+                    w.uint32(80);
+                    w.uint64(obj.deadlineMs);
+                }
+                if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+                    w.uint32(90);
+                    w.bytes(obj.nonce);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    orderId: uint8ArrayAlloc(0),
+                    consumer: uint8ArrayAlloc(0),
+                    provider: uint8ArrayAlloc(0),
+                    kind: '',
+                    image: '',
+                    model: '',
+                    inputDigest: uint8ArrayAlloc(0),
+                    maxPrice: 0n,
+                    deadlineMs: 0n,
+                    nonce: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.orderId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.consumer = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.provider = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.kind = reader.string();
+                            break;
+                        }
+                        case 5: {
+                            obj.image = reader.string();
+                            break;
+                        }
+                        case 6: {
+                            obj.model = reader.string();
+                            break;
+                        }
+                        case 7: {
+                            obj.limits = Limits.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.limits
+                            });
+                            break;
+                        }
+                        case 8: {
+                            obj.inputDigest = reader.bytes();
+                            break;
+                        }
+                        case 9: {
+                            obj.maxPrice = reader.uint64();
+                            break;
+                        }
+                        case 10: {
+                            obj.deadlineMs = reader.uint64();
+                            break;
+                        }
+                        case 11: {
+                            obj.nonce = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.orderId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.consumer`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.provider`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.kind`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.image`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.model`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield* Limits.codec().stream(reader, reader.uint32(), `${prefix}.limits`, {
+                                limits: opts.limits?.limits
+                            });
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.inputDigest`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            yield {
+                                field: `${prefix}.maxPrice`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 10: {
+                            yield {
+                                field: `${prefix}.deadlineMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 11: {
+                            yield {
+                                field: `${prefix}.nonce`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, TaskOrder.codec());
+    }
+    TaskOrder.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, TaskOrder.codec(), opts);
+    }
+    TaskOrder.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, TaskOrder.codec(), opts);
+    }
+    TaskOrder.stream = stream;
+})(TaskOrder || (TaskOrder = {}));
+export var Bid;
+(function (Bid) {
+    let _codec;
+    Bid.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.orderId != null && obj.orderId.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.orderId);
+                }
+                if ((obj.bidId != null && obj.bidId.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.bidId);
+                }
+                if ((obj.provider != null && obj.provider.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.provider);
+                }
+                if ((obj.price != null && obj.price !== 0n)) {
+                    w.uint32(32);
+                    w.uint64(obj.price);
+                }
+                if ((obj.estimatedStartMs != null && obj.estimatedStartMs !== 0n)) {
+                    w.uint32(40);
+                    w.uint64(obj.estimatedStartMs);
+                }
+                if ((obj.expiresAtMs != null && obj.expiresAtMs !== 0n)) {
+                    w.uint32(48);
+                    w.uint64(obj.expiresAtMs);
+                }
+                if ((obj.connectivity != null && obj.connectivity !== '')) {
+                    w.uint32(58);
+                    w.string(obj.connectivity);
+                }
+                if ((obj.rttMs != null && obj.rttMs !== 0)) {
+                    w.uint32(64);
+                    w.uint32(obj.rttMs);
+                }
+                if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+                    w.uint32(74);
+                    w.bytes(obj.nonce);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    orderId: uint8ArrayAlloc(0),
+                    bidId: uint8ArrayAlloc(0),
+                    provider: uint8ArrayAlloc(0),
+                    price: 0n,
+                    estimatedStartMs: 0n,
+                    expiresAtMs: 0n,
+                    connectivity: '',
+                    rttMs: 0,
+                    nonce: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.orderId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.bidId = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.provider = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.price = reader.uint64();
+                            break;
+                        }
+                        case 5: {
+                            obj.estimatedStartMs = reader.uint64();
+                            break;
+                        }
+                        case 6: {
+                            obj.expiresAtMs = reader.uint64();
+                            break;
+                        }
+                        case 7: {
+                            obj.connectivity = reader.string();
+                            break;
+                        }
+                        case 8: {
+                            obj.rttMs = reader.uint32();
+                            break;
+                        }
+                        case 9: {
+                            obj.nonce = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.orderId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.bidId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.provider`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.price`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.estimatedStartMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.expiresAtMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.connectivity`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.rttMs`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            yield {
+                                field: `${prefix}.nonce`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Bid.codec());
+    }
+    Bid.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Bid.codec(), opts);
+    }
+    Bid.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Bid.codec(), opts);
+    }
+    Bid.stream = stream;
+})(Bid || (Bid = {}));
+export var Decline;
+(function (Decline) {
+    let _codec;
+    Decline.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.orderId != null && obj.orderId.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.orderId);
+                }
+                if ((obj.provider != null && obj.provider.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.provider);
+                }
+                if ((obj.reason != null && obj.reason !== '')) {
+                    w.uint32(26);
+                    w.string(obj.reason);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    orderId: uint8ArrayAlloc(0),
+                    provider: uint8ArrayAlloc(0),
+                    reason: ''
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.orderId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.provider = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.reason = reader.string();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.orderId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.provider`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.reason`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Decline.codec());
+    }
+    Decline.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Decline.codec(), opts);
+    }
+    Decline.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Decline.codec(), opts);
+    }
+    Decline.stream = stream;
+})(Decline || (Decline = {}));
+export var Award;
+(function (Award) {
+    let _codec;
+    Award.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.orderId != null && obj.orderId.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.orderId);
+                }
+                if ((obj.bidId != null && obj.bidId.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.bidId);
+                }
+                if ((obj.payload != null && obj.payload.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.payload);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    orderId: uint8ArrayAlloc(0),
+                    bidId: uint8ArrayAlloc(0),
+                    payload: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.orderId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.bidId = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.payload = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.orderId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.bidId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.payload`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Award.codec());
+    }
+    Award.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Award.codec(), opts);
+    }
+    Award.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Award.codec(), opts);
+    }
+    Award.stream = stream;
+})(Award || (Award = {}));
