@@ -46,3 +46,7 @@ export const NONCE_BYTES = 16
 export const MAX_ORDER_DEADLINE_MS = 24 * 60 * 60 * 1000
 /** Entries a replay guard keeps (oldest expired first; at the cap, new messages are refused). */
 export const MAX_REPLAY_ENTRIES = 100_000
+export const RECEIPT_DOMAIN = 'clawnode:receipt:v1'
+export const RECEIPT_ACK_DOMAIN = 'clawnode:receipt-ack:v1'
+export const RECEIPT_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/receipt/1')
+export const RECEIPT_ACK_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/receipt-ack/1')

@@ -20,3 +20,5 @@ export {
   OrderMismatchError, InputDigestMismatchError, DECLINE_REASONS
 } from './lease.ts'
 export type { OrderInfo, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'
+export { signReceipt, openReceipt, signReceiptAck, openReceiptAck } from './receipt.ts'
+export type { ReceiptInfo, ReceiptStatus, LeaseUsage } from './receipt.ts'

@@ -229,3 +229,132 @@ export declare namespace Award {
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Award>): Award;
     function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Award>): Generator<AwardOrderIdFieldEvent | AwardBidIdFieldEvent | AwardPayloadFieldEvent>;
 }
+export interface Usage {
+    wallMs: bigint;
+    cpuMs: bigint;
+    peakMemoryBytes: bigint;
+    exitCode: number;
+    oomKilled: boolean;
+    bytesOut: bigint;
+}
+export declare namespace Usage {
+    const codec: () => Codec<Usage>;
+    interface UsageWallMsFieldEvent {
+        field: '$.wallMs';
+        value: bigint;
+    }
+    interface UsageCpuMsFieldEvent {
+        field: '$.cpuMs';
+        value: bigint;
+    }
+    interface UsagePeakMemoryBytesFieldEvent {
+        field: '$.peakMemoryBytes';
+        value: bigint;
+    }
+    interface UsageExitCodeFieldEvent {
+        field: '$.exitCode';
+        value: number;
+    }
+    interface UsageOomKilledFieldEvent {
+        field: '$.oomKilled';
+        value: boolean;
+    }
+    interface UsageBytesOutFieldEvent {
+        field: '$.bytesOut';
+        value: bigint;
+    }
+    function encode(obj: Partial<Usage>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Usage>): Usage;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Usage>): Generator<UsageWallMsFieldEvent | UsageCpuMsFieldEvent | UsagePeakMemoryBytesFieldEvent | UsageExitCodeFieldEvent | UsageOomKilledFieldEvent | UsageBytesOutFieldEvent>;
+}
+export interface Receipt {
+    orderId: Uint8Array<ArrayBuffer>;
+    bidId: Uint8Array<ArrayBuffer>;
+    provider: Uint8Array<ArrayBuffer>;
+    consumer: Uint8Array<ArrayBuffer>;
+    status: string;
+    usage?: Usage;
+    resultDigest: Uint8Array<ArrayBuffer>;
+    price: bigint;
+    issuedAtMs: bigint;
+}
+export declare namespace Receipt {
+    const codec: () => Codec<Receipt>;
+    interface ReceiptOrderIdFieldEvent {
+        field: '$.orderId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ReceiptBidIdFieldEvent {
+        field: '$.bidId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ReceiptProviderFieldEvent {
+        field: '$.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ReceiptConsumerFieldEvent {
+        field: '$.consumer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ReceiptStatusFieldEvent {
+        field: '$.status';
+        value: string;
+    }
+    interface ReceiptUsageWallMsFieldEvent {
+        field: '$.usage.wallMs';
+        value: bigint;
+    }
+    interface ReceiptUsageCpuMsFieldEvent {
+        field: '$.usage.cpuMs';
+        value: bigint;
+    }
+    interface ReceiptUsagePeakMemoryBytesFieldEvent {
+        field: '$.usage.peakMemoryBytes';
+        value: bigint;
+    }
+    interface ReceiptUsageExitCodeFieldEvent {
+        field: '$.usage.exitCode';
+        value: number;
+    }
+    interface ReceiptUsageOomKilledFieldEvent {
+        field: '$.usage.oomKilled';
+        value: boolean;
+    }
+    interface ReceiptUsageBytesOutFieldEvent {
+        field: '$.usage.bytesOut';
+        value: bigint;
+    }
+    interface ReceiptResultDigestFieldEvent {
+        field: '$.resultDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ReceiptPriceFieldEvent {
+        field: '$.price';
+        value: bigint;
+    }
+    interface ReceiptIssuedAtMsFieldEvent {
+        field: '$.issuedAtMs';
+        value: bigint;
+    }
+    function encode(obj: Partial<Receipt>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Receipt;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptOrderIdFieldEvent | ReceiptBidIdFieldEvent | ReceiptProviderFieldEvent | ReceiptConsumerFieldEvent | ReceiptStatusFieldEvent | ReceiptUsageWallMsFieldEvent | ReceiptUsageCpuMsFieldEvent | ReceiptUsagePeakMemoryBytesFieldEvent | ReceiptUsageExitCodeFieldEvent | ReceiptUsageOomKilledFieldEvent | ReceiptUsageBytesOutFieldEvent | ReceiptResultDigestFieldEvent | ReceiptPriceFieldEvent | ReceiptIssuedAtMsFieldEvent>;
+}
+export interface ReceiptAck {
+    receiptDigest: Uint8Array<ArrayBuffer>;
+    consumer: Uint8Array<ArrayBuffer>;
+}
+export declare namespace ReceiptAck {
+    const codec: () => Codec<ReceiptAck>;
+    interface ReceiptAckReceiptDigestFieldEvent {
+        field: '$.receiptDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ReceiptAckConsumerFieldEvent {
+        field: '$.consumer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<ReceiptAck>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): ReceiptAck;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): Generator<ReceiptAckReceiptDigestFieldEvent | ReceiptAckConsumerFieldEvent>;
+}

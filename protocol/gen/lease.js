@@ -798,3 +798,437 @@ export var Award;
     }
     Award.stream = stream;
 })(Award || (Award = {}));
+export var Usage;
+(function (Usage) {
+    let _codec;
+    Usage.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.wallMs != null && obj.wallMs !== 0n)) {
+                    w.uint32(8);
+                    w.uint64(obj.wallMs);
+                }
+                if ((obj.cpuMs != null && obj.cpuMs !== 0n)) {
+                    w.uint32(16);
+                    w.uint64(obj.cpuMs);
+                }
+                if ((obj.peakMemoryBytes != null && obj.peakMemoryBytes !== 0n)) {
+                    w.uint32(24);
+                    w.uint64(obj.peakMemoryBytes);
+                }
+                if ((obj.exitCode != null && obj.exitCode !== 0)) {
+                    w.uint32(32);
+                    w.sint32(obj.exitCode);
+                }
+                if ((obj.oomKilled != null && obj.oomKilled !== false)) {
+                    w.uint32(40);
+                    w.bool(obj.oomKilled);
+                }
+                if ((obj.bytesOut != null && obj.bytesOut !== 0n)) {
+                    w.uint32(48);
+                    w.uint64(obj.bytesOut);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    wallMs: 0n,
+                    cpuMs: 0n,
+                    peakMemoryBytes: 0n,
+                    exitCode: 0,
+                    oomKilled: false,
+                    bytesOut: 0n
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.wallMs = reader.uint64();
+                            break;
+                        }
+                        case 2: {
+                            obj.cpuMs = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.peakMemoryBytes = reader.uint64();
+                            break;
+                        }
+                        case 4: {
+                            obj.exitCode = reader.sint32();
+                            break;
+                        }
+                        case 5: {
+                            obj.oomKilled = reader.bool();
+                            break;
+                        }
+                        case 6: {
+                            obj.bytesOut = reader.uint64();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.wallMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.cpuMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.peakMemoryBytes`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.exitCode`,
+                                value: reader.sint32()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.oomKilled`,
+                                value: reader.bool()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.bytesOut`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Usage.codec());
+    }
+    Usage.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Usage.codec(), opts);
+    }
+    Usage.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Usage.codec(), opts);
+    }
+    Usage.stream = stream;
+})(Usage || (Usage = {}));
+export var Receipt;
+(function (Receipt) {
+    let _codec;
+    Receipt.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.orderId != null && obj.orderId.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.orderId);
+                }
+                if ((obj.bidId != null && obj.bidId.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.bidId);
+                }
+                if ((obj.provider != null && obj.provider.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.provider);
+                }
+                if ((obj.consumer != null && obj.consumer.byteLength > 0)) {
+                    w.uint32(34);
+                    w.bytes(obj.consumer);
+                }
+                if ((obj.status != null && obj.status !== '')) {
+                    w.uint32(42);
+                    w.string(obj.status);
+                }
+                if (obj.usage != null) {
+                    w.uint32(50);
+                    Usage.codec().encode(obj.usage, w);
+                }
+                if ((obj.resultDigest != null && obj.resultDigest.byteLength > 0)) {
+                    w.uint32(58);
+                    w.bytes(obj.resultDigest);
+                }
+                if ((obj.price != null && obj.price !== 0n)) {
+                    w.uint32(64);
+                    w.uint64(obj.price);
+                }
+                if ((obj.issuedAtMs != null && obj.issuedAtMs !== 0n)) {
+                    w.uint32(72);
+                    w.uint64(obj.issuedAtMs);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    orderId: uint8ArrayAlloc(0),
+                    bidId: uint8ArrayAlloc(0),
+                    provider: uint8ArrayAlloc(0),
+                    consumer: uint8ArrayAlloc(0),
+                    status: '',
+                    resultDigest: uint8ArrayAlloc(0),
+                    price: 0n,
+                    issuedAtMs: 0n
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.orderId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.bidId = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.provider = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.consumer = reader.bytes();
+                            break;
+                        }
+                        case 5: {
+                            obj.status = reader.string();
+                            break;
+                        }
+                        case 6: {
+                            obj.usage = Usage.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.usage
+                            });
+                            break;
+                        }
+                        case 7: {
+                            obj.resultDigest = reader.bytes();
+                            break;
+                        }
+                        case 8: {
+                            obj.price = reader.uint64();
+                            break;
+                        }
+                        case 9: {
+                            obj.issuedAtMs = reader.uint64();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.orderId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.bidId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.provider`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.consumer`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.status`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield* Usage.codec().stream(reader, reader.uint32(), `${prefix}.usage`, {
+                                limits: opts.limits?.usage
+                            });
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.resultDigest`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.price`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            yield {
+                                field: `${prefix}.issuedAtMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Receipt.codec());
+    }
+    Receipt.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Receipt.codec(), opts);
+    }
+    Receipt.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Receipt.codec(), opts);
+    }
+    Receipt.stream = stream;
+})(Receipt || (Receipt = {}));
+export var ReceiptAck;
+(function (ReceiptAck) {
+    let _codec;
+    ReceiptAck.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.receiptDigest != null && obj.receiptDigest.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.receiptDigest);
+                }
+                if ((obj.consumer != null && obj.consumer.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.consumer);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    receiptDigest: uint8ArrayAlloc(0),
+                    consumer: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.receiptDigest = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.consumer = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.receiptDigest`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.consumer`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, ReceiptAck.codec());
+    }
+    ReceiptAck.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, ReceiptAck.codec(), opts);
+    }
+    ReceiptAck.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, ReceiptAck.codec(), opts);
+    }
+    ReceiptAck.stream = stream;
+})(ReceiptAck || (ReceiptAck = {}));

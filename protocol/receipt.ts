@@ -1,0 +1,107 @@
+/**
+ * Receipts: the provider's signed account of a lease (usage, what was delivered, the price), and the
+ * consumer's countersignature over the exact receipt bytes. Both sides keep both; the ledger stores them.
+ */
+import { createHash } from 'node:crypto'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import {
+  MAX_CLOCK_SKEW_MS, MAX_LEASE_MESSAGE_BYTES, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE
+} from './constants.ts'
+import { openEnvelope, sealEnvelope } from './envelope.ts'
+import { MalformedMessageError, PeerMismatchError } from './errors.ts'
+import { Receipt, ReceiptAck } from './gen/lease.js'
+import { OrderMismatchError } from './lease.ts'
+import type { BidInfo, OrderInfo } from './lease.ts'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+export type ReceiptStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled'
+const STATUSES: readonly string[] = ['succeeded', 'failed', 'timeout', 'cancelled']
+
+export interface LeaseUsage { wallMs: number, cpuMs: number, peakMemoryBytes: number, exitCode: number | null, oomKilled: boolean, bytesOut: number }
+
+export interface ReceiptInfo {
+  orderId: Uint8Array
+  bidId: Uint8Array
+  provider: PeerId
+  consumer: PeerId
+  status: ReceiptStatus
+  usage: LeaseUsage
+  resultDigest: Uint8Array
+  price: number
+  issuedAtMs: number
+}
+
+const equal = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
+const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
+const num = (n: bigint): number => {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedMessageError('receipt', 'has a number too large')
+  return Number(n)
+}
+
+export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidInfo, r: { status: ReceiptStatus, usage: LeaseUsage, resultDigest: Uint8Array, price: number, now?: number }): Promise<Uint8Array> {
+  const u = r.usage
+  const body = Receipt.encode({
+    orderId: Uint8Array.from(order.orderId),
+    bidId: Uint8Array.from(bid.bidId),
+    provider: Uint8Array.from(order.provider.toMultihash().bytes),
+    consumer: Uint8Array.from(order.consumer.toMultihash().bytes),
+    status: r.status,
+    usage: { wallMs: BigInt(u.wallMs), cpuMs: BigInt(u.cpuMs), peakMemoryBytes: BigInt(u.peakMemoryBytes), exitCode: u.exitCode ?? -1, oomKilled: u.oomKilled, bytesOut: BigInt(u.bytesOut) },
+    resultDigest: Uint8Array.from(r.resultDigest),
+    price: BigInt(r.price),
+    issuedAtMs: BigInt(r.now ?? Date.now())
+  })
+  return await sealEnvelope(key, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE, body)
+}
+
+/** Opens a receipt for `order`/`bid`: signed by the provider, for this lease, within the bid's price. */
+export async function openReceipt (bytes: Uint8Array, options: { order: OrderInfo, bid: BidInfo, now?: number }): Promise<ReceiptInfo> {
+  const { signer, payload } = await openEnvelope(bytes, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
+  if (!signer.equals(options.order.provider)) throw new PeerMismatchError('receipt', options.order.provider.toString(), signer.toString())
+  let r: Receipt
+  try { r = Receipt.decode(payload) } catch (err) { throw new MalformedMessageError('receipt', (err as Error).message, { cause: err }) }
+  if (!equal(r.orderId, options.order.orderId) || !equal(r.bidId, options.bid.bidId)) throw new OrderMismatchError('receipt')
+  let provider: PeerId
+  let consumer: PeerId
+  try {
+    provider = peerIdFromMultihash(Digest.decode(r.provider))
+    consumer = peerIdFromMultihash(Digest.decode(r.consumer))
+  } catch (err) {
+    throw new MalformedMessageError('receipt', 'has an invalid peer id', { cause: err })
+  }
+  if (!provider.equals(signer) || !consumer.equals(options.order.consumer)) throw new PeerMismatchError('receipt', options.order.consumer.toString(), consumer.toString())
+  if (!STATUSES.includes(r.status)) throw new MalformedMessageError('receipt', `has an unknown status ${JSON.stringify(r.status.slice(0, 40))}`)
+  const price = num(r.price)
+  if (price > options.bid.price) throw new MalformedMessageError('receipt', `charges ${price}, more than the bid's ${options.bid.price}`)
+  const issuedAtMs = num(r.issuedAtMs)
+  if (issuedAtMs > (options.now ?? Date.now()) + MAX_CLOCK_SKEW_MS) throw new MalformedMessageError('receipt', 'is dated in the future')
+  if (r.resultDigest.byteLength !== 32) throw new MalformedMessageError('receipt', 'has a bad result digest')
+  const u = r.usage ?? { wallMs: 0n, cpuMs: 0n, peakMemoryBytes: 0n, exitCode: -1, oomKilled: false, bytesOut: 0n }
+  return {
+    orderId: r.orderId,
+    bidId: r.bidId,
+    provider,
+    consumer,
+    status: r.status as ReceiptStatus,
+    usage: { wallMs: num(u.wallMs), cpuMs: num(u.cpuMs), peakMemoryBytes: num(u.peakMemoryBytes), exitCode: u.exitCode === -1 ? null : u.exitCode, oomKilled: u.oomKilled, bytesOut: num(u.bytesOut) },
+    resultDigest: r.resultDigest,
+    price,
+    issuedAtMs
+  }
+}
+
+/** The consumer's countersignature over the receipt envelope's exact bytes. */
+export async function signReceiptAck (key: PrivateKey, receiptBytes: Uint8Array): Promise<Uint8Array> {
+  const body = ReceiptAck.encode({ receiptDigest: Uint8Array.from(sha256(receiptBytes)), consumer: Uint8Array.from(key.publicKey.toMultihash().bytes) })
+  return await sealEnvelope(key, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, body)
+}
+
+/** Checks a countersignature: by the lease's consumer, over exactly these receipt bytes. */
+export async function openReceiptAck (bytes: Uint8Array, options: { receiptBytes: Uint8Array, consumer: PeerId }): Promise<void> {
+  const { signer, payload } = await openEnvelope(bytes, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
+  if (!signer.equals(options.consumer)) throw new PeerMismatchError('receipt acknowledgement', options.consumer.toString(), signer.toString())
+  let a: ReceiptAck
+  try { a = ReceiptAck.decode(payload) } catch (err) { throw new MalformedMessageError('receipt acknowledgement', (err as Error).message, { cause: err }) }
+  if (!equal(a.receiptDigest, sha256(options.receiptBytes))) throw new OrderMismatchError('receipt acknowledgement')
+}
