@@ -20,3 +20,8 @@ export type { CapsService, CapsServiceInit, DiscoverOptions } from './caps-servi
 export { detectCapabilities } from './capabilities.ts'
 export { clawnodeVersion } from './version.ts'
 export type { ProviderConfig } from './config.ts'
+export { createProviderService } from './provider-service.ts'
+export type { ProviderService, ProviderServiceInit } from './provider-service.ts'
+export { createConsumer, NoProviderError } from './consumer-service.ts'
+export type { LeaseOptions, LeaseResult, ExplainEntry } from './consumer-service.ts'
+export { maxJobPrice, chargedPrice } from './pricing.ts'

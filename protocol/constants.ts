@@ -50,3 +50,11 @@ export const RECEIPT_DOMAIN = 'clawnode:receipt:v1'
 export const RECEIPT_ACK_DOMAIN = 'clawnode:receipt-ack:v1'
 export const RECEIPT_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/receipt/1')
 export const RECEIPT_ACK_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/receipt-ack/1')
+/** Largest frame on a task stream: an award (with its payload) plus framing. */
+export const MAX_FRAME_BYTES = MAX_AWARD_BYTES + 4096
+/** Artifacts travel in chunks of at most this many bytes. */
+export const ARTIFACT_CHUNK_BYTES = 256 * 1024
+/** Time allowed for each step of a lease: order → bid, bid → award, receipt → acknowledgement. */
+export const LEASE_STEP_TIMEOUT_MS = 10_000
+/** How long a bid stays open. */
+export const BID_TTL_MS = 30_000

@@ -22,3 +22,5 @@ export {
 export type { OrderInfo, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'
 export { signReceipt, openReceipt, signReceiptAck, openReceiptAck } from './receipt.ts'
 export type { ReceiptInfo, ReceiptStatus, LeaseUsage } from './receipt.ts'
+export { encodeFrame, decodeFrame } from './frames.ts'
+export type { Frame } from './frames.ts'

@@ -358,3 +358,158 @@ export declare namespace ReceiptAck {
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): ReceiptAck;
     function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): Generator<ReceiptAckReceiptDigestFieldEvent | ReceiptAckConsumerFieldEvent>;
 }
+export interface LeaseFrame {
+    order: Uint8Array<ArrayBuffer>;
+    bid: Uint8Array<ArrayBuffer>;
+    decline: Uint8Array<ArrayBuffer>;
+    award: Uint8Array<ArrayBuffer>;
+    output?: OutputChunk;
+    artifact?: ArtifactChunk;
+    receipt: Uint8Array<ArrayBuffer>;
+    receiptAck: Uint8Array<ArrayBuffer>;
+    error?: LeaseError;
+}
+export declare namespace LeaseFrame {
+    const codec: () => Codec<LeaseFrame>;
+    interface LeaseFrameOrderFieldEvent {
+        field: '$.order';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameBidFieldEvent {
+        field: '$.bid';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameDeclineFieldEvent {
+        field: '$.decline';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameAwardFieldEvent {
+        field: '$.award';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameOutputStreamFieldEvent {
+        field: '$.output.stream';
+        value: string;
+    }
+    interface LeaseFrameOutputDataFieldEvent {
+        field: '$.output.data';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameArtifactPathFieldEvent {
+        field: '$.artifact.path';
+        value: string;
+    }
+    interface LeaseFrameArtifactDataFieldEvent {
+        field: '$.artifact.data';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameArtifactLastFieldEvent {
+        field: '$.artifact.last';
+        value: boolean;
+    }
+    interface LeaseFrameArtifactSizeFieldEvent {
+        field: '$.artifact.size';
+        value: bigint;
+    }
+    interface LeaseFrameArtifactSha256FieldEvent {
+        field: '$.artifact.sha256';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameReceiptFieldEvent {
+        field: '$.receipt';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameReceiptAckFieldEvent {
+        field: '$.receiptAck';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameErrorNameFieldEvent {
+        field: '$.error.name';
+        value: string;
+    }
+    interface LeaseFrameErrorMessageFieldEvent {
+        field: '$.error.message';
+        value: string;
+    }
+    interface LeaseFrameErrorRetryableFieldEvent {
+        field: '$.error.retryable';
+        value: boolean;
+    }
+    function encode(obj: Partial<LeaseFrame>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): LeaseFrame;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): Generator<LeaseFrameOrderFieldEvent | LeaseFrameBidFieldEvent | LeaseFrameDeclineFieldEvent | LeaseFrameAwardFieldEvent | LeaseFrameOutputStreamFieldEvent | LeaseFrameOutputDataFieldEvent | LeaseFrameArtifactPathFieldEvent | LeaseFrameArtifactDataFieldEvent | LeaseFrameArtifactLastFieldEvent | LeaseFrameArtifactSizeFieldEvent | LeaseFrameArtifactSha256FieldEvent | LeaseFrameReceiptFieldEvent | LeaseFrameReceiptAckFieldEvent | LeaseFrameErrorNameFieldEvent | LeaseFrameErrorMessageFieldEvent | LeaseFrameErrorRetryableFieldEvent>;
+}
+export interface OutputChunk {
+    stream: string;
+    data: Uint8Array<ArrayBuffer>;
+}
+export declare namespace OutputChunk {
+    const codec: () => Codec<OutputChunk>;
+    interface OutputChunkStreamFieldEvent {
+        field: '$.stream';
+        value: string;
+    }
+    interface OutputChunkDataFieldEvent {
+        field: '$.data';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<OutputChunk>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OutputChunk>): OutputChunk;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OutputChunk>): Generator<OutputChunkStreamFieldEvent | OutputChunkDataFieldEvent>;
+}
+export interface ArtifactChunk {
+    path: string;
+    data: Uint8Array<ArrayBuffer>;
+    last: boolean;
+    size: bigint;
+    sha256: Uint8Array<ArrayBuffer>;
+}
+export declare namespace ArtifactChunk {
+    const codec: () => Codec<ArtifactChunk>;
+    interface ArtifactChunkPathFieldEvent {
+        field: '$.path';
+        value: string;
+    }
+    interface ArtifactChunkDataFieldEvent {
+        field: '$.data';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ArtifactChunkLastFieldEvent {
+        field: '$.last';
+        value: boolean;
+    }
+    interface ArtifactChunkSizeFieldEvent {
+        field: '$.size';
+        value: bigint;
+    }
+    interface ArtifactChunkSha256FieldEvent {
+        field: '$.sha256';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<ArtifactChunk>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ArtifactChunk>): ArtifactChunk;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ArtifactChunk>): Generator<ArtifactChunkPathFieldEvent | ArtifactChunkDataFieldEvent | ArtifactChunkLastFieldEvent | ArtifactChunkSizeFieldEvent | ArtifactChunkSha256FieldEvent>;
+}
+export interface LeaseError {
+    name: string;
+    message: string;
+    retryable: boolean;
+}
+export declare namespace LeaseError {
+    const codec: () => Codec<LeaseError>;
+    interface LeaseErrorNameFieldEvent {
+        field: '$.name';
+        value: string;
+    }
+    interface LeaseErrorMessageFieldEvent {
+        field: '$.message';
+        value: string;
+    }
+    interface LeaseErrorRetryableFieldEvent {
+        field: '$.retryable';
+        value: boolean;
+    }
+    function encode(obj: Partial<LeaseError>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseError>): LeaseError;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseError>): Generator<LeaseErrorNameFieldEvent | LeaseErrorMessageFieldEvent | LeaseErrorRetryableFieldEvent>;
+}

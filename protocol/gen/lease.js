@@ -1232,3 +1232,523 @@ export var ReceiptAck;
     }
     ReceiptAck.stream = stream;
 })(ReceiptAck || (ReceiptAck = {}));
+export var LeaseFrame;
+(function (LeaseFrame) {
+    let _codec;
+    LeaseFrame.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.order != null && obj.order.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.order);
+                }
+                if ((obj.bid != null && obj.bid.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.bid);
+                }
+                if ((obj.decline != null && obj.decline.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.decline);
+                }
+                if ((obj.award != null && obj.award.byteLength > 0)) {
+                    w.uint32(34);
+                    w.bytes(obj.award);
+                }
+                if (obj.output != null) {
+                    w.uint32(42);
+                    OutputChunk.codec().encode(obj.output, w);
+                }
+                if (obj.artifact != null) {
+                    w.uint32(50);
+                    ArtifactChunk.codec().encode(obj.artifact, w);
+                }
+                if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+                    w.uint32(58);
+                    w.bytes(obj.receipt);
+                }
+                if ((obj.receiptAck != null && obj.receiptAck.byteLength > 0)) {
+                    w.uint32(66);
+                    w.bytes(obj.receiptAck);
+                }
+                if (obj.error != null) {
+                    w.uint32(74);
+                    LeaseError.codec().encode(obj.error, w);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    order: uint8ArrayAlloc(0),
+                    bid: uint8ArrayAlloc(0),
+                    decline: uint8ArrayAlloc(0),
+                    award: uint8ArrayAlloc(0),
+                    receipt: uint8ArrayAlloc(0),
+                    receiptAck: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.order = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.bid = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.decline = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.award = reader.bytes();
+                            break;
+                        }
+                        case 5: {
+                            obj.output = OutputChunk.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.output
+                            });
+                            break;
+                        }
+                        case 6: {
+                            obj.artifact = ArtifactChunk.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.artifact
+                            });
+                            break;
+                        }
+                        case 7: {
+                            obj.receipt = reader.bytes();
+                            break;
+                        }
+                        case 8: {
+                            obj.receiptAck = reader.bytes();
+                            break;
+                        }
+                        case 9: {
+                            obj.error = LeaseError.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.error
+                            });
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.order`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.bid`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.decline`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.award`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield* OutputChunk.codec().stream(reader, reader.uint32(), `${prefix}.output`, {
+                                limits: opts.limits?.output
+                            });
+                            break;
+                        }
+                        case 6: {
+                            yield* ArtifactChunk.codec().stream(reader, reader.uint32(), `${prefix}.artifact`, {
+                                limits: opts.limits?.artifact
+                            });
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.receipt`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.receiptAck`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            yield* LeaseError.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
+                                limits: opts.limits?.error
+                            });
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, LeaseFrame.codec());
+    }
+    LeaseFrame.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, LeaseFrame.codec(), opts);
+    }
+    LeaseFrame.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, LeaseFrame.codec(), opts);
+    }
+    LeaseFrame.stream = stream;
+})(LeaseFrame || (LeaseFrame = {}));
+export var OutputChunk;
+(function (OutputChunk) {
+    let _codec;
+    OutputChunk.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.stream != null && obj.stream !== '')) {
+                    w.uint32(10);
+                    w.string(obj.stream);
+                }
+                if ((obj.data != null && obj.data.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.data);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    stream: '',
+                    data: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.stream = reader.string();
+                            break;
+                        }
+                        case 2: {
+                            obj.data = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.stream`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.data`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, OutputChunk.codec());
+    }
+    OutputChunk.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, OutputChunk.codec(), opts);
+    }
+    OutputChunk.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, OutputChunk.codec(), opts);
+    }
+    OutputChunk.stream = stream;
+})(OutputChunk || (OutputChunk = {}));
+export var ArtifactChunk;
+(function (ArtifactChunk) {
+    let _codec;
+    ArtifactChunk.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.path != null && obj.path !== '')) {
+                    w.uint32(10);
+                    w.string(obj.path);
+                }
+                if ((obj.data != null && obj.data.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.data);
+                }
+                if ((obj.last != null && obj.last !== false)) {
+                    w.uint32(24);
+                    w.bool(obj.last);
+                }
+                if ((obj.size != null && obj.size !== 0n)) {
+                    w.uint32(32);
+                    w.uint64(obj.size);
+                }
+                if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
+                    w.uint32(42);
+                    w.bytes(obj.sha256);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    path: '',
+                    data: uint8ArrayAlloc(0),
+                    last: false,
+                    size: 0n,
+                    sha256: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.path = reader.string();
+                            break;
+                        }
+                        case 2: {
+                            obj.data = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.last = reader.bool();
+                            break;
+                        }
+                        case 4: {
+                            obj.size = reader.uint64();
+                            break;
+                        }
+                        case 5: {
+                            obj.sha256 = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.path`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.data`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.last`,
+                                value: reader.bool()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.size`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.sha256`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, ArtifactChunk.codec());
+    }
+    ArtifactChunk.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, ArtifactChunk.codec(), opts);
+    }
+    ArtifactChunk.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, ArtifactChunk.codec(), opts);
+    }
+    ArtifactChunk.stream = stream;
+})(ArtifactChunk || (ArtifactChunk = {}));
+export var LeaseError;
+(function (LeaseError) {
+    let _codec;
+    LeaseError.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.name != null && obj.name !== '')) {
+                    w.uint32(10);
+                    w.string(obj.name);
+                }
+                if ((obj.message != null && obj.message !== '')) {
+                    w.uint32(18);
+                    w.string(obj.message);
+                }
+                if ((obj.retryable != null && obj.retryable !== false)) {
+                    w.uint32(24);
+                    w.bool(obj.retryable);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    name: '',
+                    message: '',
+                    retryable: false
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.name = reader.string();
+                            break;
+                        }
+                        case 2: {
+                            obj.message = reader.string();
+                            break;
+                        }
+                        case 3: {
+                            obj.retryable = reader.bool();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.name`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.message`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.retryable`,
+                                value: reader.bool()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, LeaseError.codec());
+    }
+    LeaseError.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, LeaseError.codec(), opts);
+    }
+    LeaseError.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, LeaseError.codec(), opts);
+    }
+    LeaseError.stream = stream;
+})(LeaseError || (LeaseError = {}));

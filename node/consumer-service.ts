@@ -1,0 +1,160 @@
+/**
+ * The consumer side of a lease: discover capable providers, send each an order, collect bids within a
+ * window, award the cheapest (then lowest RTT), stream the result, verify the receipt and countersign
+ * it. If the awarded provider fails before any output arrives, the next bidder is awarded. Every step
+ * is bounded; `onExplain` reports each provider's fate.
+ */
+import { createHash } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import {
+  BID_TTL_MS, ClawnodeError, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
+  openDecline, openReceipt, signAward, signOrder, signReceiptAck
+} from '../protocol/index.ts'
+import { validateJobSpec } from '../sandbox/index.ts'
+import type { CapsService } from './caps-service.ts'
+import type { ClawNode } from './libp2p.ts'
+import type { BidInfo, Frame, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
+import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
+
+const log = logger('clawnode:consumer')
+
+export class NoProviderError extends ClawnodeError {
+  static override name = 'NoProviderError'
+  constructor (detail: string) {
+    super(`No provider could run the job: ${detail}`, { hint: 'Run with --explain to see each provider\'s answer; raise --max-price, or try again later.', retryable: true })
+  }
+}
+
+export interface ExplainEntry { peer: string, fate: 'chosen' | 'outbid' | 'declined' | 'unreachable' | 'failed' | 'skipped', detail: string }
+
+export interface LeaseOptions {
+  /** Millicredits the consumer pays at most. */
+  maxPrice: number
+  /** Orders sent at once (default 3). */
+  fanout?: number
+  /** Where artifacts are written. */
+  artifactsDir: string
+  signal?: AbortSignal
+  onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void
+  onExplain?: (entry: ExplainEntry) => void
+}
+
+export interface LeaseResult {
+  provider: PeerId
+  receipt: ReceiptInfo
+  receiptBytes: Uint8Array
+  artifacts: Array<{ path: string, size: number, sha256: string }>
+  explain: ExplainEntry[]
+}
+
+interface Offer { peer: PeerId, stream: Stream, lp: ReturnType<typeof lpStream>, order: OrderInfo, bid: BidInfo }
+
+export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, caps: CapsService }): { lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult> } {
+  const self = init.node.peerId
+  return {
+    async lease (spec, options) {
+      const job = validateJobSpec(spec)
+      const payload = new TextEncoder().encode(JSON.stringify(spec))
+      const explain: ExplainEntry[] = []
+      const note = (e: ExplainEntry): void => { explain.push(e); options.onExplain?.(e) }
+      const limits: LeaseLimits = job.limits
+      const records = await init.caps.discover({ kind: 'image', image: job.image }, options.signal === undefined ? {} : { signal: options.signal })
+      const capable = records.filter(r => {
+        const ok = r.images.includes(job.image) && r.runtimes.includes('gvisor')
+        if (!ok) note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'its record lacks the image or gVisor' })
+        return ok
+      })
+      const offers: Offer[] = []
+      await Promise.all(capable.slice(0, options.fanout ?? 3).map(async (record) => {
+        const peer = record.peerId
+        let stream: Stream | undefined
+        try {
+          const signal = AbortSignal.any([AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+          stream = await init.node.libp2p.dialProtocol(peer, TASK_PROTOCOL, { signal })
+          const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+          const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: 'container', image: job.image, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000 })
+          const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: 'container', image: job.image, model: '', limits, inputDigest: new Uint8Array(createHash('sha256').update(payload).digest()), maxPrice: options.maxPrice, deadlineMs: 0 }
+          await lp.write(encodeFrame({ type: 'order', bytes }), { signal })
+          const answer = decodeFrame((await lp.read({ signal })).subarray())
+          if (answer.type === 'decline') {
+            note({ peer: peer.toString(), fate: 'declined', detail: await openDecline(answer.bytes, { order }) })
+            await stream.close().catch(() => {})
+            return
+          }
+          if (answer.type !== 'bid') throw new Error(`answered the order with ${answer.type}`)
+          offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }) })
+        } catch (err) {
+          stream?.abort(err as Error)
+          note({ peer: peer.toString(), fate: 'unreachable', detail: (err as Error).message })
+        }
+      }))
+      offers.sort((a, b) => a.bid.price - b.bid.price || a.bid.rttMs - b.bid.rttMs)
+      try {
+        for (const offer of offers) {
+          let delivered = false
+          try {
+            const result = await award(offer, payload, options, () => { delivered = true })
+            note({ peer: offer.peer.toString(), fate: 'chosen', detail: `price ${offer.bid.price}, charged ${result.receipt.price}` })
+            for (const other of offers) if (other !== offer && !explain.some(e => e.peer === other.peer.toString())) note({ peer: other.peer.toString(), fate: 'outbid', detail: `price ${other.bid.price}` })
+            return { ...result, provider: offer.peer, explain }
+          } catch (err) {
+            note({ peer: offer.peer.toString(), fate: 'failed', detail: (err as Error).message })
+            // After output has reached the user, switching providers would mix two runs: fail instead.
+            if (delivered || options.signal?.aborted === true) throw err
+            log('provider %p failed before any output; awarding the next bidder', offer.peer)
+          }
+        }
+      } finally {
+        for (const o of offers) o.stream.abort(new Error('lease over'))
+      }
+      throw new NoProviderError(records.length === 0 ? 'none found for this image' : `${offers.length} bid(s), ${explain.filter(e => e.fate === 'declined').length} decline(s)`)
+    }
+  }
+
+  async function award (offer: Offer, payload: Uint8Array, options: LeaseOptions, onDelivered: () => void): Promise<Omit<LeaseResult, 'provider' | 'explain'>> {
+    const { lp, order, bid } = offer
+    const wall = AbortSignal.any([AbortSignal.timeout(order.limits.wallMs + BID_TTL_MS + LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+    await lp.write(encodeFrame({ type: 'award', bytes: await signAward(init.privateKey, order, bid, payload) }), { signal: wall })
+    const digest = createHash('sha256')
+    const artifacts: LeaseResult['artifacts'] = []
+    const partial = new Map<string, Buffer[]>()
+    for (;;) {
+      const frame: Frame = decodeFrame((await lp.read({ signal: wall })).subarray())
+      if (frame.type === 'output') {
+        onDelivered()
+        digest.update(frame.data)
+        options.onOutput?.(frame.stream, frame.data)
+      } else if (frame.type === 'artifact') {
+        onDelivered()
+        const parts = partial.get(frame.path) ?? []
+        parts.push(Buffer.from(frame.data))
+        partial.set(frame.path, parts)
+        if (frame.last) {
+          const data = Buffer.concat(parts)
+          partial.delete(frame.path)
+          const sha = createHash('sha256').update(data).digest()
+          if (!sha.equals(Buffer.from(frame.sha256)) || data.byteLength !== frame.size) throw new Error(`artifact ${frame.path} does not match its digest`)
+          const safe = frame.path.split('/').filter(p => p !== '' && p !== '.' && p !== '..').join('/')
+          const target = join(options.artifactsDir, safe)
+          await mkdir(dirname(target), { recursive: true })
+          await writeFile(target, data)
+          artifacts.push({ path: safe, size: data.byteLength, sha256: sha.toString('hex') })
+          digest.update(sha)
+        }
+      } else if (frame.type === 'receipt') {
+        const receipt = await openReceipt(frame.bytes, { order, bid })
+        if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')
+        await lp.write(encodeFrame({ type: 'receiptAck', bytes: await signReceiptAck(init.privateKey, frame.bytes) }), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
+        await offer.stream.close({ signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }).catch(() => {})
+        return { receipt, receiptBytes: frame.bytes, artifacts }
+      } else if (frame.type === 'error') {
+        throw new Error(`${frame.name}: ${frame.message}`)
+      } else {
+        throw new Error(`unexpected ${frame.type} during the result`)
+      }
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Container job pricing, in millicredits: CPU-seconds and GB-seconds at the provider's prices. A bid
+ * quotes the most the ordered limits can cost; the receipt charges what was used, never above the bid.
+ */
+import type { LeaseLimits, PriceTable } from '../protocol/index.ts'
+
+export function maxJobPrice (limits: LeaseLimits, prices: PriceTable): number {
+  const seconds = limits.wallMs / 1000
+  return Math.ceil(prices.perCpuSecond * limits.cpus * seconds + prices.perGbSecond * (limits.memoryMb / 1024) * seconds)
+}
+
+export function chargedPrice (usage: { cpuMs: number, wallMs: number }, limits: LeaseLimits, prices: PriceTable, bid: number): number {
+  const used = prices.perCpuSecond * usage.cpuMs / 1000 + prices.perGbSecond * (limits.memoryMb / 1024) * usage.wallMs / 1000
+  return Math.min(bid, Math.ceil(used))
+}

@@ -1,0 +1,169 @@
+/**
+ * The provider side of /clawnode/task/1.0.0. The provider answers orders by itself: it declines what it
+ * cannot or will not run (capability, image, price, capacity), bids otherwise, and on a valid award runs
+ * the job in the sandbox runner, streaming output and then artifacts back, and ends with a signed
+ * receipt that the consumer countersigns. A malformed or hostile message closes only its own stream.
+ */
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import {
+  ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
+  encodeFrame, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+} from '../protocol/index.ts'
+import { isImageAllowed } from '../sandbox/index.ts'
+import { writeFileAtomic } from '../sandbox/index.ts'
+import { chargedPrice, maxJobPrice } from './pricing.ts'
+import type { ClawNode } from './libp2p.ts'
+import type { DeclineReason, Frame, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
+import type { SandboxRunner } from '../sandbox/index.ts'
+import type { PrivateKey, Stream } from '@libp2p/interface'
+
+const log = logger('clawnode:provider')
+
+export interface ProviderServiceInit {
+  node: ClawNode
+  privateKey: PrivateKey
+  runner: SandboxRunner
+  dataDir: string
+  prices: PriceTable
+  maxConcurrentJobs: number
+}
+
+export interface ProviderService {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  readonly running: number
+  readonly done: number
+}
+
+class UnexpectedFrameError extends ClawnodeError {
+  static override name = 'UnexpectedFrameError'
+  constructor (expected: string, got: string) {
+    super(`Expected ${expected} on the task stream, got ${got}`, { hint: 'The peer broke the lease protocol; the stream is closed.' })
+  }
+}
+
+export function createProviderService (init: ProviderServiceInit): ProviderService {
+  const { node } = init
+  const guard = createReplayGuard()
+  let running = 0
+  let done = 0
+  const streams = new Set<Stream>()
+
+  const decide = async (order: OrderInfo, price: number): Promise<DeclineReason | undefined> => {
+    if (order.kind !== 'container') return 'lacks-capability'
+    if (!(await isImageAllowed(init.dataDir, order.image))) return 'lacks-capability'
+    if (price > order.maxPrice) return 'price-below-minimum'
+    if (running >= init.maxConcurrentJobs) return 'busy'
+    return undefined
+  }
+
+  const serve = async (stream: Stream): Promise<void> => {
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const send = async (frame: Frame): Promise<void> => { await lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }
+    const expect = async <T extends Frame['type']>(type: T, timeoutMs: number): Promise<Extract<Frame, { type: T }>> => {
+      const frame = decodeFrame((await lp.read({ signal: AbortSignal.timeout(timeoutMs) })).subarray())
+      if (frame.type !== type) throw new UnexpectedFrameError(type, frame.type)
+      return frame as Extract<Frame, { type: T }>
+    }
+
+    const order = await openOrder((await expect('order', LEASE_STEP_TIMEOUT_MS)).bytes, { self: node.peerId, guard })
+    const quote = maxJobPrice(order.limits, init.prices)
+    const reason = await decide(order, quote)
+    if (reason !== undefined) {
+      log('declining order from %p: %s', order.consumer, reason)
+      await send({ type: 'decline', bytes: await signDecline(init.privateKey, order, reason) })
+      await stream.close()
+      return
+    }
+    const { bytes: bidBytes, bidId } = await signBid(init.privateKey, order, { price: quote, estimatedStartMs: Date.now(), ttlMs: BID_TTL_MS, connectivity: 'direct', rttMs: 0 })
+    // The slot is held from the bid until the award comes or the bid lapses.
+    running++
+    try {
+      await send({ type: 'bid', bytes: bidBytes })
+      let awardBytes: Uint8Array
+      try {
+        awardBytes = (await expect('award', BID_TTL_MS)).bytes
+      } catch {
+        // No award (the consumer chose another bid, or went away): nothing more to do.
+        await stream.close().catch(() => {})
+        return
+      }
+      const payload = await openAward(awardBytes, { order, bidId, guard })
+      const spec = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>
+      // The provider runs what was ordered: the ordered image and limits, whatever the payload says.
+      const jobSpec = { ...spec, image: order.image, limits: order.limits }
+      const jobId = Buffer.from(order.orderId).toString('hex').slice(0, 32)
+      const digest = createHash('sha256')
+      const controller = new AbortController()
+      const onClose = (): void => { controller.abort(new Error('the consumer closed the stream')) }
+      stream.addEventListener('close', onClose)
+      let sending = Promise.resolve()
+      const result = await init.runner.run(jobSpec, {
+        jobId,
+        signal: controller.signal,
+        onOutput: (which, data) => {
+          digest.update(data)
+          const chunk = Uint8Array.from(data)
+          sending = sending.then(async () => { await send({ type: 'output', stream: which, data: chunk }) }).catch((err: unknown) => { controller.abort(err) })
+        }
+      })
+      await sending
+      stream.removeEventListener('close', onClose)
+      const dir = init.runner.runDir(jobId)
+      for (const artifact of result.artifacts) {
+        const data = await readFile(join(dir, 'artifacts', artifact.path))
+        for (let offset = 0; offset < data.byteLength || offset === 0; offset += ARTIFACT_CHUNK_BYTES) {
+          const last = offset + ARTIFACT_CHUNK_BYTES >= data.byteLength
+          await send({ type: 'artifact', path: artifact.path, data: data.subarray(offset, offset + ARTIFACT_CHUNK_BYTES), last, size: artifact.size, sha256: last ? Buffer.from(artifact.sha256, 'hex') : new Uint8Array() })
+          if (last) break
+        }
+        digest.update(Buffer.from(artifact.sha256, 'hex'))
+      }
+      const status: ReceiptStatus = result.status === 'rejected' ? 'failed' : result.status
+      const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity: 'direct' as const, rttMs: 0 }
+      const receipt = await signReceipt(init.privateKey, order, bid, {
+        status,
+        usage: { wallMs: result.usage.wallMs, cpuMs: result.usage.cpuMs, peakMemoryBytes: result.usage.peakMemoryBytes, exitCode: result.usage.exitCode, oomKilled: result.usage.oomKilled, bytesOut: result.usage.bytesOut },
+        resultDigest: new Uint8Array(digest.digest()),
+        price: chargedPrice(result.usage, order.limits, init.prices, quote)
+      })
+      await send({ type: 'receipt', bytes: receipt })
+      const ack = (await expect('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
+      await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
+      await writeFileAtomic(join(dir, 'receipt.json'), JSON.stringify({ receipt: Buffer.from(receipt).toString('base64'), ack: Buffer.from(ack).toString('base64') }, null, 2) + '\n')
+      done++
+      await stream.close()
+    } finally {
+      running--
+    }
+  }
+
+  return {
+    get running () { return running },
+    get done () { return done },
+    async start () {
+      await node.libp2p.handle(TASK_PROTOCOL, (stream) => {
+        streams.add(stream)
+        serve(stream).catch(async (err: unknown) => {
+          log('lease stream failed: %e', err)
+          // Tell the peer what went wrong when the stream still works, then close only this stream.
+          try {
+            const e = serializeError(err)
+            await lpStream(stream).write(encodeFrame({ type: 'error', name: e.name, message: e.message, retryable: e.retryable }), { signal: AbortSignal.timeout(1000) })
+            await stream.close({ signal: AbortSignal.timeout(1000) })
+          } catch {
+            stream.abort(err as Error)
+          }
+        }).finally(() => { streams.delete(stream) })
+      }, { maxInboundStreams: 64 })
+    },
+    async stop () {
+      await node.libp2p.unhandle(TASK_PROTOCOL)
+      for (const s of streams) s.abort(new Error('the provider is stopping'))
+    }
+  }
+}

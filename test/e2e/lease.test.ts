@@ -1,0 +1,129 @@
+/**
+ * A real lease over loopback: a bootstrap peer, two providers with different prices (real libp2p
+ * nodes, real gVisor runners) and one that is full, and a consumer. The consumer discovers them, the
+ * cheapest bid wins, the job's output and artifact come back, and both sides verify the receipt.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createCapsService, createClawNode, createConsumer, createProviderService, loadOrCreatePeerKey, maxJobPrice } from '../../node/index.ts'
+import { allowImage, createSandboxRunner, DEFAULT_LIMITS } from '../../sandbox/index.ts'
+import type { CapsService, ClawNode, ExplainEntry, ProviderService } from '../../node/index.ts'
+import { decodeFrame, TASK_PROTOCOL } from '../../protocol/index.ts'
+import type { Capabilities } from '../../protocol/index.ts'
+import { lpStream } from '@libp2p/utils'
+import type { SandboxRunner } from '../../sandbox/index.ts'
+import { bounded, tempDir, testImage } from '../helpers.ts'
+
+interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner }
+interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, full: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: ReturnType<typeof createConsumer> }
+const s = suite<Ctx>('lease', {} as Ctx)
+
+const capsFor = (image: string, perCpuSecond: number, maxConcurrentJobs: number): Capabilities => ({
+  clawnodeVersion: '0.1.0', cpuCores: 2, memoryBytes: 2 ** 30, gpus: [], runtimes: ['gvisor'], images: [image], models: [],
+  prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond, perGbSecond: 0 }, maxConcurrentJobs
+})
+
+async function provider (bootstrap: string[], perCpuSecond: number, maxConcurrentJobs: number): Promise<Provider> {
+  const dataDir = await tempDir()
+  const image = testImage()
+  await allowImage(dataDir, image)
+  const node = await createClawNode({ dataDir, network: { bootstrap } })
+  await node.start()
+  const privateKey = await loadOrCreatePeerKey(dataDir)
+  const capabilities = capsFor(image, perCpuSecond, maxConcurrentJobs)
+  const runner = createSandboxRunner({ dataDir })
+  await runner.start()
+  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs })
+  await p.start()
+  const caps = createCapsService({ node, privateKey, capabilities })
+  await caps.start()
+  return { node, caps, provider: p, runner }
+}
+
+s.before(async (ctx) => {
+  ctx.boot = await createClawNode({ dataDir: await tempDir() })
+  await ctx.boot.start()
+  const boot = ctx.boot.getMultiaddrs().map(String)
+  ctx.cheap = await provider(boot, 10, 2)
+  ctx.dear = await provider(boot, 50, 2)
+  ctx.full = await provider(boot, 1, 0)
+  const dir = await tempDir()
+  ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
+  await ctx.consumerNode.start()
+  const privateKey = await loadOrCreatePeerKey(dir)
+  ctx.consumerCaps = createCapsService({ node: ctx.consumerNode, privateKey, capabilities: { ...capsFor(testImage(), 0, 0), images: [], runtimes: [] } })
+  await ctx.consumerCaps.start()
+  ctx.consumer = createConsumer({ node: ctx.consumerNode, privateKey, caps: ctx.consumerCaps })
+  // Wait until all three providers can be discovered.
+  for (let i = 0; i < 60; i++) {
+    const found = await ctx.consumerCaps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })
+    if (found.length >= 3) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+})
+
+s.after(async (ctx) => {
+  for (const p of [ctx.cheap, ctx.dear, ctx.full]) {
+    await p?.caps.stop(); await p?.provider.stop(); await p?.runner.stop(); await p?.node.stop()
+  }
+  await ctx.consumerCaps?.stop()
+  await ctx.consumerNode?.stop()
+  await ctx.boot?.stop()
+})
+
+s('the cheapest bid wins; output, artifact and a receipt both sides verify come back', bounded(120_000, async (ctx) => {
+  const artifactsDir = await tempDir()
+  let stdout = ''
+  const explain: ExplainEntry[] = []
+  const result = await ctx.consumer.lease({
+    version: 1, image: testImage(), argv: ['sh', '-c', 'cat; echo leased > /out/note.txt'], stdin: { text: 'over the network\n' }, limits: { wallMs: 10_000, cpus: 1 }
+  }, { maxPrice: 10_000_000, fanout: 3, artifactsDir, onOutput: (_s, d) => { stdout += Buffer.from(d).toString() }, onExplain: (e) => { explain.push(e) } })
+  assert.ok(result.provider.equals(ctx.cheap.node.peerId), `chose ${result.provider.toString()}`)
+  assert.is(stdout, 'over the network\n')
+  assert.is(await readFile(join(artifactsDir, 'note.txt'), 'utf8'), 'leased\n')
+  assert.is(result.receipt.status, 'succeeded')
+  assert.ok(result.receipt.usage.cpuMs > 0)
+  const bid = maxJobPrice({ ...DEFAULT_LIMITS, wallMs: 10_000, cpus: 1 }, capsFor('', 10, 0).prices)
+  assert.ok(result.receipt.price > 0 && result.receipt.price <= bid, `charged ${result.receipt.price} of a ${bid} bid`)
+  const fates = Object.fromEntries(explain.map(e => [e.peer, `${e.fate}${e.fate === 'declined' ? `:${e.detail}` : ''}`]))
+  assert.is(fates[ctx.cheap.node.peerId.toString()], 'chosen')
+  assert.is(fates[ctx.dear.node.peerId.toString()], 'outbid')
+  assert.is(fates[ctx.full.node.peerId.toString()], 'declined:busy')
+  // The provider keeps the countersigned receipt in the job's run directory once the ack is checked.
+  for (let i = 0; i < 100 && ctx.cheap.provider.done < 1; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  assert.is(ctx.cheap.provider.done, 1)
+  const runs = ctx.cheap.runner.runDir('x').replace(/x$/, '')
+  const { readdir } = await import('node:fs/promises')
+  const [jobId] = (await readdir(runs))
+  const stored = JSON.parse(await readFile(join(runs, jobId ?? '', 'receipt.json'), 'utf8')) as { receipt: string, ack: string }
+  assert.is(Buffer.from(stored.receipt, 'base64').equals(Buffer.from(result.receiptBytes)), true)
+}))
+
+s('a malformed message closes only its own stream; the provider goes on serving', bounded(60_000, async (ctx) => {
+  const stream = await ctx.consumerNode.libp2p.dialProtocol(ctx.cheap.node.peerId, TASK_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+  const lp = lpStream(stream)
+  await lp.write(Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), { signal: AbortSignal.timeout(5_000) })
+  const answer = decodeFrame((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray())
+  assert.is(answer.type, 'error')
+  assert.is((answer as { name: string }).name, 'MalformedMessageError')
+  const again = await ctx.consumerCaps.fetch(ctx.cheap.node.peerId)
+  assert.ok(again.peerId.equals(ctx.cheap.node.peerId), 'the same connection still serves other protocols')
+}))
+
+s('when the chosen provider fails before any output, the next bidder is awarded', bounded(120_000, async (ctx) => {
+  // The cheapest provider's runner is stopped: it still bids, then fails the award at once.
+  await ctx.cheap.runner.stop()
+  const explain: ExplainEntry[] = []
+  let stdout = ''
+  const result = await ctx.consumer.lease({ version: 1, image: testImage(), argv: ['echo', 'second choice'], limits: { wallMs: 10_000, cpus: 1 } },
+    { maxPrice: 10_000_000, artifactsDir: await tempDir(), onOutput: (_s, d) => { stdout += Buffer.from(d).toString() }, onExplain: (e) => { explain.push(e) } })
+  assert.ok(result.provider.equals(ctx.dear.node.peerId))
+  assert.is(stdout, 'second choice\n')
+  const cheap = explain.find(e => e.peer === ctx.cheap.node.peerId.toString())
+  assert.is(cheap?.fate, 'failed')
+  assert.match(cheap?.detail ?? '', /RunnerStoppedError/)
+}))
+
+s.run()
