@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, loadOrCreatePeerKey } from '../../node/index.ts'
+import { createCapsService, createClawNode, createConsumer, loadOrCreatePeerKey } from '../../node/index.ts'
 import type { ChildProcess } from 'node:child_process'
 import { bounded, cli, ROOT, tempDir, testImage } from '../helpers.ts'
 
@@ -34,14 +34,14 @@ async function stop (p: Started): Promise<number | null> {
   return await exited
 }
 
-test('two providers started with clawnode start are discovered by their capabilities; Ctrl-C stops them', bounded(90_000, async () => {
+test('two providers started with clawnode start are discovered by their capabilities and serve a lease; Ctrl-C stops them', bounded(90_000, async () => {
   const a = await start()
   const b = await start(['--bootstrap', a.addrs[0] ?? ''])
   const consumerDir = await tempDir()
-  const consumer = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [a.addrs[0] ?? ''] } })
-  await consumer.start()
+  const consumerNode = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [a.addrs[0] ?? ''] } })
+  await consumerNode.start()
   const caps = createCapsService({
-    node: consumer,
+    node: consumerNode,
     privateKey: await loadOrCreatePeerKey(consumerDir),
     capabilities: { clawnodeVersion: '0.1.0', cpuCores: 1, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 }
   })
@@ -56,13 +56,21 @@ test('two providers started with clawnode start are discovered by their capabili
     }
     assert.equal(found, [a.peerId, b.peerId].sort())
 
+    // And they serve leases: a job bought from them runs in one of their sandboxes.
+    const consumer = createConsumer({ node: consumerNode, privateKey: await loadOrCreatePeerKey(consumerDir), caps })
+    let out = ''
+    const leased = await consumer.lease({ version: 1, image: testImage(), argv: ['echo', 'served by clawnode start'] }, { maxPrice: 1_000_000_000, artifactsDir: await tempDir(), onOutput: (_s, d) => { out += Buffer.from(d).toString() } })
+    assert.is(out, 'served by clawnode start\n')
+    assert.ok([a.peerId, b.peerId].includes(leased.provider.toString()))
+    assert.is(leased.receipt.status, 'succeeded')
+
     const id = JSON.parse((await cli(['id', '--json', '--data', a.data])).stdout) as { peerId: string }
     assert.is(id.peerId, a.peerId)
     const advertised = JSON.parse((await cli(['caps', '--json', '--data', a.data])).stdout) as { keys: string[] }
     assert.equal(advertised.keys, a.keys)
   } finally {
     await caps.stop()
-    await consumer.stop()
+    await consumerNode.stop()
     assert.is(await stop(b), 0)
     assert.is(await stop(a), 0)
   }

@@ -1,5 +1,6 @@
 import { logger } from '@libp2p/logger'
 import { createCapsService } from '../../caps-service.ts'
+import { createProviderService } from '../../provider-service.ts'
 import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig, runnerInit } from '../../config.ts'
 import { STATUS_INTERVAL_MS } from '../../constants.ts'
@@ -15,7 +16,7 @@ import type { Command } from '../main.ts'
 const log = logger('clawnode:start')
 
 export const command: Command = {
-  summary: 'Run a provider node: join the network, advertise capabilities in the DHT, until Ctrl-C',
+  summary: 'Run a provider node: join the network, advertise capabilities, answer and run leases, until Ctrl-C',
   usage: 'clawnode start [--bootstrap <multiaddr>]… [--listen <multiaddr>]… [--dht-mode server|client|auto]\n' +
     '                      [--address-policy loopback|test-net|any] [--json] [--data <dir>]\n\n' +
     'Flags override the config file\'s network section. With --json, events are JSON lines on stdout.',
@@ -51,11 +52,14 @@ export const command: Command = {
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
     const node = await createClawNode({ dataDir: ctx.dataDir, network })
     const caps = await detectCapabilities(ctx.dataDir, config)
-    const service = createCapsService({ node, privateKey: await loadOrCreatePeerKey(ctx.dataDir), capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
+    const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
+    const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
+    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs })
     let status: NodeJS.Timeout | undefined
     try {
       await runner.start({ signal: ctx.signal })
       await node.start()
+      await provider.start()
       await service.start()
       const addrs = node.getMultiaddrs().map(String)
       emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys() }, [
@@ -67,7 +71,7 @@ export const command: Command = {
       ].join('\n'))
       status = setInterval(() => {
         const peers = node.libp2p.getPeers().length
-        emit('status', { peers, jobsRunning: 0, jobsDone: 0 }, `▸ peers ${peers} · jobs running 0 · jobs done 0\n`)
+        emit('status', { peers, jobsRunning: provider.running, jobsDone: provider.done }, `▸ peers ${peers} · jobs running ${provider.running} · jobs done ${provider.done}\n`)
       }, STATUS_INTERVAL_MS)
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve()
@@ -77,6 +81,7 @@ export const command: Command = {
       clearInterval(status)
       // Stop advertising first, then finish or cancel jobs, then leave the network.
       await service.stop().catch((err: unknown) => { log.error('%e', err) })
+      await provider.stop().catch((err: unknown) => { log.error('%e', err) })
       await runner.stop().catch((err: unknown) => { log.error('%e', err) })
       await node.stop().catch((err: unknown) => { log.error('%e', err) })
       process.off('unhandledRejection', onStray)
