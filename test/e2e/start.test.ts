@@ -64,6 +64,14 @@ test('two providers started with clawnode start are discovered by their capabili
     assert.ok([a.peerId, b.peerId].includes(leased.provider.toString()))
     assert.is(leased.receipt.status, 'succeeded')
 
+    // The same through the CLI: a short-lived consumer node.
+    const viaCli = await cli(['lease', '--image', testImage(), '--bootstrap', a.addrs[0] ?? '', '--explain', '--json', '--data', await tempDir(), '--', 'sh', '-c', 'echo cli lease > /out/x.txt'], { timeoutMs: 60_000 })
+    assert.is(viaCli.code, 0, viaCli.stderr)
+    const summary = JSON.parse(viaCli.stdout) as { status: string, provider: string, artifacts: Array<{ path: string }>, explain: Array<{ fate: string }> }
+    assert.is(summary.status, 'succeeded')
+    assert.equal(summary.artifacts.map(x => x.path), ['x.txt'])
+    assert.ok(summary.explain.some(e => e.fate === 'chosen'))
+
     const id = JSON.parse((await cli(['id', '--json', '--data', a.data])).stdout) as { peerId: string }
     assert.is(id.peerId, a.peerId)
     const advertised = JSON.parse((await cli(['caps', '--json', '--data', a.data])).stdout) as { keys: string[] }
