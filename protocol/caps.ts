@@ -4,8 +4,6 @@
  * Decoding caps every repeated field; opening checks the signature first, then that the record is
  * the signer's own and is current.
  */
-import { peerIdFromMultihash } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
 import {
   CAPABILITY_RECORD_VERSION, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, MAX_CAPABILITY_RECORD_BYTES, MAX_CLOCK_SKEW_MS,
   MAX_RECORD_GPUS, MAX_RECORD_IMAGES, MAX_RECORD_MODELS, MAX_RECORD_RUNTIMES, MAX_RECORD_TTL_MS
@@ -13,6 +11,7 @@ import {
 import { openEnvelope, sealEnvelope } from './envelope.ts'
 import { MalformedMessageError, PeerMismatchError, RecordExpiredError } from './errors.ts'
 import { CapabilityRecord } from './gen/caps.js'
+import { peerIdFromBytes } from './peer-bytes.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /** Prices in millicredits (1/1000 credit). */
@@ -83,12 +82,7 @@ export async function openCapabilityRecord (bytes: Uint8Array, options: { expect
     throw new MalformedMessageError('capability record', (err as Error).message, { cause: err })
   }
   if (record.version !== CAPABILITY_RECORD_VERSION) throw new MalformedMessageError('capability record', `has version ${record.version}, this node reads ${CAPABILITY_RECORD_VERSION}`)
-  let subject: PeerId
-  try {
-    subject = peerIdFromMultihash(Digest.decode(record.peerId))
-  } catch (err) {
-    throw new MalformedMessageError('capability record', 'has an invalid peer id', { cause: err })
-  }
+  const subject = peerIdFromBytes(record.peerId, 'capability record')
   if (!subject.equals(signer)) throw new PeerMismatchError('capability record', signer.toString(), subject.toString())
   if (options.expectedPeer !== undefined && !subject.equals(options.expectedPeer)) throw new PeerMismatchError('capability record', options.expectedPeer.toString(), subject.toString())
   const now = options.now ?? Date.now()

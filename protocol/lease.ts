@@ -4,8 +4,6 @@
  * order, digests match, deadlines and expiries hold, and nonces stop replays. Pure apart from signing.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { peerIdFromMultihash } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
 import {
   AWARD_DOMAIN, AWARD_PAYLOAD_TYPE, BID_DOMAIN, BID_PAYLOAD_TYPE, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE,
   MAX_AWARD_BYTES, MAX_CLOCK_SKEW_MS, MAX_LEASE_MESSAGE_BYTES, MAX_ORDER_DEADLINE_MS, NONCE_BYTES,
@@ -14,6 +12,7 @@ import {
 import { openEnvelope, sealEnvelope } from './envelope.ts'
 import { ClawnodeError, MalformedMessageError, PeerMismatchError, RecordExpiredError } from './errors.ts'
 import { Award, Bid, Decline, TaskOrder } from './gen/lease.js'
+import { peerIdFromBytes, peerIdToBytes } from './peer-bytes.ts'
 import type { ReplayGuard } from './replay-guard.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -68,18 +67,9 @@ const sha256 = (...parts: Uint8Array[]): Uint8Array => {
   return new Uint8Array(h.digest())
 }
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
-const peerBytes = (p: PeerId): Uint8Array<ArrayBuffer> => Uint8Array.from(p.toMultihash().bytes)
 const num = (n: bigint, what: string): number => {
   if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedMessageError(what, 'has a number too large')
   return Number(n)
-}
-
-function peerOf (bytes: Uint8Array, what: string): PeerId {
-  try {
-    return peerIdFromMultihash(Digest.decode(bytes))
-  } catch (err) {
-    throw new MalformedMessageError(what, 'has an invalid peer id', { cause: err })
-  }
 }
 
 function decode<T> (what: string, f: () => T): T {
@@ -104,7 +94,7 @@ export interface NewOrder {
 export async function signOrder (key: PrivateKey, order: NewOrder): Promise<{ bytes: Uint8Array, orderId: Uint8Array }> {
   const nonce = new Uint8Array(randomBytes(NONCE_BYTES))
   const consumer = Uint8Array.from(key.publicKey.toMultihash().bytes)
-  const provider = peerBytes(order.provider)
+  const provider = peerIdToBytes(order.provider)
   const orderId = sha256(consumer, provider, nonce)
   const l = order.limits
   const body = TaskOrder.encode({
@@ -128,8 +118,8 @@ export async function openOrder (bytes: Uint8Array, options: { self: PeerId, gua
   const now = options.now ?? Date.now()
   const { signer, payload } = await openEnvelope(bytes, ORDER_DOMAIN, ORDER_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
   const o = decode('task order', () => TaskOrder.decode(payload))
-  const consumer = peerOf(o.consumer, 'task order')
-  const provider = peerOf(o.provider, 'task order')
+  const consumer = peerIdFromBytes(o.consumer, 'task order')
+  const provider = peerIdFromBytes(o.provider, 'task order')
   if (!consumer.equals(signer)) throw new PeerMismatchError('task order', signer.toString(), consumer.toString())
   if (!provider.equals(options.self)) throw new PeerMismatchError('task order', options.self.toString(), provider.toString())
   if (o.nonce.byteLength !== NONCE_BYTES) throw new MalformedMessageError('task order', 'has a bad nonce')
@@ -159,7 +149,7 @@ export interface NewBid { price: number, estimatedStartMs: number, ttlMs: number
 
 export async function signBid (key: PrivateKey, order: OrderInfo, bid: NewBid): Promise<{ bytes: Uint8Array, bidId: Uint8Array }> {
   const nonce = new Uint8Array(randomBytes(NONCE_BYTES))
-  const provider = peerBytes(order.provider)
+  const provider = peerIdToBytes(order.provider)
   const bidId = sha256(order.orderId, provider, nonce)
   const body = Bid.encode({
     orderId: Uint8Array.from(order.orderId), bidId: Uint8Array.from(bidId), provider, price: BigInt(bid.price),
@@ -174,7 +164,7 @@ export async function openBid (bytes: Uint8Array, options: { order: OrderInfo, n
   const now = options.now ?? Date.now()
   const { signer, payload } = await openEnvelope(bytes, BID_DOMAIN, BID_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
   const b = decode('bid', () => Bid.decode(payload))
-  const provider = peerOf(b.provider, 'bid')
+  const provider = peerIdFromBytes(b.provider, 'bid')
   if (!provider.equals(signer)) throw new PeerMismatchError('bid', signer.toString(), provider.toString())
   if (!provider.equals(options.order.provider)) throw new PeerMismatchError('bid', options.order.provider.toString(), provider.toString())
   if (!equal(b.orderId, options.order.orderId)) throw new OrderMismatchError('bid')
@@ -188,13 +178,13 @@ export async function openBid (bytes: Uint8Array, options: { order: OrderInfo, n
 }
 
 export async function signDecline (key: PrivateKey, order: OrderInfo, reason: DeclineReason): Promise<Uint8Array> {
-  return await sealEnvelope(key, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE, Decline.encode({ orderId: Uint8Array.from(order.orderId), provider: peerBytes(order.provider), reason }))
+  return await sealEnvelope(key, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE, Decline.encode({ orderId: Uint8Array.from(order.orderId), provider: peerIdToBytes(order.provider), reason }))
 }
 
 export async function openDecline (bytes: Uint8Array, options: { order: OrderInfo }): Promise<DeclineReason> {
   const { signer, payload } = await openEnvelope(bytes, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
   const d = decode('decline', () => Decline.decode(payload))
-  const provider = peerOf(d.provider, 'decline')
+  const provider = peerIdFromBytes(d.provider, 'decline')
   if (!provider.equals(signer) || !provider.equals(options.order.provider)) throw new PeerMismatchError('decline', options.order.provider.toString(), signer.toString())
   if (!equal(d.orderId, options.order.orderId)) throw new OrderMismatchError('decline')
   if (!(DECLINE_REASONS as readonly string[]).includes(d.reason)) throw new MalformedMessageError('decline', `has an unknown reason ${JSON.stringify(d.reason.slice(0, 40))}`)

@@ -3,8 +3,6 @@
  * consumer's countersignature over the exact receipt bytes. Both sides keep both; the ledger stores them.
  */
 import { createHash } from 'node:crypto'
-import { peerIdFromMultihash } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
 import {
   MAX_CLOCK_SKEW_MS, MAX_LEASE_MESSAGE_BYTES, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE
 } from './constants.ts'
@@ -12,6 +10,7 @@ import { openEnvelope, sealEnvelope } from './envelope.ts'
 import { MalformedMessageError, PeerMismatchError } from './errors.ts'
 import { Receipt, ReceiptAck } from './gen/lease.js'
 import { OrderMismatchError } from './lease.ts'
+import { peerIdFromBytes, peerIdToBytes } from './peer-bytes.ts'
 import type { BidInfo, OrderInfo } from './lease.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -44,8 +43,8 @@ export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidIn
   const body = Receipt.encode({
     orderId: Uint8Array.from(order.orderId),
     bidId: Uint8Array.from(bid.bidId),
-    provider: Uint8Array.from(order.provider.toMultihash().bytes),
-    consumer: Uint8Array.from(order.consumer.toMultihash().bytes),
+    provider: peerIdToBytes(order.provider),
+    consumer: peerIdToBytes(order.consumer),
     status: r.status,
     usage: { wallMs: BigInt(u.wallMs), cpuMs: BigInt(u.cpuMs), peakMemoryBytes: BigInt(u.peakMemoryBytes), exitCode: u.exitCode ?? -1, oomKilled: u.oomKilled, bytesOut: BigInt(u.bytesOut) },
     resultDigest: Uint8Array.from(r.resultDigest),
@@ -62,14 +61,8 @@ export async function openReceipt (bytes: Uint8Array, options: { order: OrderInf
   let r: Receipt
   try { r = Receipt.decode(payload) } catch (err) { throw new MalformedMessageError('receipt', (err as Error).message, { cause: err }) }
   if (!equal(r.orderId, options.order.orderId) || !equal(r.bidId, options.bid.bidId)) throw new OrderMismatchError('receipt')
-  let provider: PeerId
-  let consumer: PeerId
-  try {
-    provider = peerIdFromMultihash(Digest.decode(r.provider))
-    consumer = peerIdFromMultihash(Digest.decode(r.consumer))
-  } catch (err) {
-    throw new MalformedMessageError('receipt', 'has an invalid peer id', { cause: err })
-  }
+  const provider = peerIdFromBytes(r.provider, 'receipt')
+  const consumer = peerIdFromBytes(r.consumer, 'receipt')
   if (!provider.equals(signer) || !consumer.equals(options.order.consumer)) throw new PeerMismatchError('receipt', options.order.consumer.toString(), consumer.toString())
   if (!STATUSES.includes(r.status)) throw new MalformedMessageError('receipt', `has an unknown status ${JSON.stringify(r.status.slice(0, 40))}`)
   const price = num(r.price)

@@ -67,3 +67,14 @@ export async function cli (args: string[], options: { env?: NodeJS.ProcessEnv, n
     })
   })
 }
+
+/** Asserts that a promise rejects with an error of the given name. */
+export async function rejectsWith (p: Promise<unknown>, name: string): Promise<void> {
+  try {
+    await p
+  } catch (err) {
+    if ((err as Error).name !== name) throw new Error(`expected ${name}, got ${(err as Error).name}: ${(err as Error).message}`)
+    return
+  }
+  throw new Error(`expected ${name}, but it resolved`)
+}

@@ -10,7 +10,7 @@ import {
 } from '../../protocol/index.ts'
 import { CapabilityRecord } from '../../protocol/gen/caps.js'
 import type { Capabilities } from '../../protocol/index.ts'
-import { ROOT } from '../helpers.ts'
+import { ROOT, rejectsWith } from '../helpers.ts'
 
 const caps: Capabilities = {
   clawnodeVersion: '0.1.0',
@@ -24,9 +24,6 @@ const caps: Capabilities = {
   maxConcurrentJobs: 4
 }
 
-async function rejects (p: Promise<unknown>, name: string): Promise<void> {
-  try { await p; assert.unreachable('resolved') } catch (err) { assert.is((err as Error).name, name, (err as Error).message) }
-}
 
 test('a signed capability record round-trips', async () => {
   const key = await generateKeyPair('Ed25519')
@@ -41,23 +38,23 @@ test('a signed capability record round-trips', async () => {
 test('expired records, and records claiming too long a life, are refused', async () => {
   const key = await generateKeyPair('Ed25519')
   const old = await signCapabilityRecord(key, caps, { ttlMs: 1000, seq: 1, now: Date.now() - 10 * 60_000 })
-  await rejects(openCapabilityRecord(old), 'RecordExpiredError')
+  await rejectsWith(openCapabilityRecord(old), 'RecordExpiredError')
   const forever = await signCapabilityRecord(key, caps, { ttlMs: MAX_RECORD_TTL_MS * 10, seq: 1 })
-  await rejects(openCapabilityRecord(forever), 'RecordExpiredError')
+  await rejectsWith(openCapabilityRecord(forever), 'RecordExpiredError')
 })
 
 test('a record describing another peer, or from an unexpected peer, is refused', async () => {
   const a = await generateKeyPair('Ed25519')
   const b = await generateKeyPair('Ed25519')
   const claimsB = CapabilityRecord.encode({ version: 1, peerId: Uint8Array.from(b.publicKey.toMultihash().bytes), expiresAtMs: BigInt(Date.now() + 60_000) })
-  await rejects(openCapabilityRecord(await sealEnvelope(a, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, claimsB)), 'PeerMismatchError')
-  await rejects(openCapabilityRecord(await signCapabilityRecord(a, caps, { ttlMs: 60_000, seq: 1 }), { expectedPeer: peerIdFromPublicKey(b.publicKey) }), 'PeerMismatchError')
+  await rejectsWith(openCapabilityRecord(await sealEnvelope(a, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, claimsB)), 'PeerMismatchError')
+  await rejectsWith(openCapabilityRecord(await signCapabilityRecord(a, caps, { ttlMs: 60_000, seq: 1 }), { expectedPeer: peerIdFromPublicKey(b.publicKey) }), 'PeerMismatchError')
 })
 
 test('repeated fields are capped while decoding', async () => {
   const key = await generateKeyPair('Ed25519')
   const many = { ...caps, images: Array.from({ length: MAX_RECORD_IMAGES + 1 }, (_, i) => `sha256:${i.toString(16).padStart(64, '0')}`) }
-  await rejects(openCapabilityRecord(await signCapabilityRecord(key, many, { ttlMs: 60_000, seq: 1 })), 'MalformedMessageError')
+  await rejectsWith(openCapabilityRecord(await signCapabilityRecord(key, many, { ttlMs: 60_000, seq: 1 })), 'MalformedMessageError')
 })
 
 test('the committed generated codecs match a fresh protons run', () => {

@@ -3,13 +3,11 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { openEnvelope, sealEnvelope, MAX_ENVELOPE_BYTES } from '../../protocol/index.ts'
+import { rejectsWith } from '../helpers.ts'
 
 const TYPE = new TextEncoder().encode('/test/1')
 const payload = new TextEncoder().encode('hello')
 
-async function rejects (p: Promise<unknown>, name: string): Promise<void> {
-  try { await p; assert.unreachable('resolved') } catch (err) { assert.is((err as Error).name, name, (err as Error).message) }
-}
 
 test('a sealed envelope opens with its signer and payload', async () => {
   const key = await generateKeyPair('Ed25519')
@@ -20,7 +18,7 @@ test('a sealed envelope opens with its signer and payload', async () => {
 
 test('a signature for another domain does not verify (no cross-message replay)', async () => {
   const key = await generateKeyPair('Ed25519')
-  await rejects(openEnvelope(await sealEnvelope(key, 'clawnode:bid:v1', TYPE, payload), 'clawnode:award:v1', TYPE), 'InvalidSignatureError')
+  await rejectsWith(openEnvelope(await sealEnvelope(key, 'clawnode:bid:v1', TYPE, payload), 'clawnode:award:v1', TYPE), 'InvalidSignatureError')
 })
 
 test('a flipped payload bit fails the signature', async () => {
@@ -28,14 +26,14 @@ test('a flipped payload bit fails the signature', async () => {
   const bytes = await sealEnvelope(key, 'd', TYPE, payload)
   const i = Buffer.from(bytes).indexOf(Buffer.from('hello'))
   bytes[i] = (bytes[i] ?? 0) ^ 1
-  await rejects(openEnvelope(bytes, 'd', TYPE), 'InvalidSignatureError')
+  await rejectsWith(openEnvelope(bytes, 'd', TYPE), 'InvalidSignatureError')
 })
 
 test('garbage, the wrong payload type and oversized input are named errors', async () => {
   const key = await generateKeyPair('Ed25519')
-  await rejects(openEnvelope(Uint8Array.from([0xff, 0xff, 0xff]), 'd', TYPE), 'MalformedMessageError')
-  await rejects(openEnvelope(await sealEnvelope(key, 'd', new TextEncoder().encode('/other/1'), payload), 'd', TYPE), 'MalformedMessageError')
-  await rejects(openEnvelope(new Uint8Array(MAX_ENVELOPE_BYTES + 1), 'd', TYPE), 'MessageTooLargeError')
+  await rejectsWith(openEnvelope(Uint8Array.from([0xff, 0xff, 0xff]), 'd', TYPE), 'MalformedMessageError')
+  await rejectsWith(openEnvelope(await sealEnvelope(key, 'd', new TextEncoder().encode('/other/1'), payload), 'd', TYPE), 'MalformedMessageError')
+  await rejectsWith(openEnvelope(new Uint8Array(MAX_ENVELOPE_BYTES + 1), 'd', TYPE), 'MessageTooLargeError')
 })
 
 test.run()

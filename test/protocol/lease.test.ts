@@ -8,13 +8,11 @@ import {
 } from '../../protocol/index.ts'
 import { TaskOrder } from '../../protocol/gen/lease.js'
 import type { LeaseLimits, OrderInfo } from '../../protocol/index.ts'
+import { rejectsWith } from '../helpers.ts'
 
 const limits: LeaseLimits = { cpus: 1, memoryMb: 128, pids: 32, wallMs: 10_000, outputBytes: 65536, artifactBytes: 1 << 20, tmpMb: 16 }
 const payload = new TextEncoder().encode(JSON.stringify({ version: 1, image: 'sha256:' + 'a'.repeat(64), argv: ['true'] }))
 
-async function rejects (p: Promise<unknown>, name: string): Promise<void> {
-  try { await p; assert.unreachable('resolved') } catch (err) { assert.is((err as Error).name, name, (err as Error).message) }
-}
 
 async function setup (): Promise<{ consumerKey: Awaited<ReturnType<typeof generateKeyPair>>, providerKey: Awaited<ReturnType<typeof generateKeyPair>>, order: OrderInfo, orderBytes: Uint8Array }> {
   const consumerKey = await generateKeyPair('Ed25519')
@@ -41,38 +39,38 @@ test('a forged bid signature is refused', async () => {
   const { bytes } = await signBid(providerKey, order, { price: 1, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })
   const i = bytes.length - 5
   bytes[i] = (bytes[i] ?? 0) ^ 0xff
-  await rejects(openBid(bytes, { order }), 'InvalidSignatureError')
+  await rejectsWith(openBid(bytes, { order }), 'InvalidSignatureError')
 })
 
 test('a bid signed by someone other than the provider is refused', async () => {
   const { order } = await setup()
   const mallory = await generateKeyPair('Ed25519')
   const { bytes } = await signBid(mallory, order, { price: 1, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })
-  await rejects(openBid(bytes, { order }), 'PeerMismatchError')
+  await rejectsWith(openBid(bytes, { order }), 'PeerMismatchError')
 })
 
 test('a bid for another order is refused', async () => {
   const a = await setup()
   const b = await setup()
   const { bytes } = await signBid(a.providerKey, a.order, { price: 1, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })
-  await rejects(openBid(bytes, { order: { ...b.order, provider: a.order.provider } }), 'OrderMismatchError')
+  await rejectsWith(openBid(bytes, { order: { ...b.order, provider: a.order.provider } }), 'OrderMismatchError')
 })
 
 test('a bid above the order\'s maximum price, and an expired bid, are refused', async () => {
   const { providerKey, order } = await setup()
-  await rejects(openBid((await signBid(providerKey, order, { price: 9999, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })).bytes, { order }), 'MalformedMessageError')
-  await rejects(openBid((await signBid(providerKey, order, { price: 1, estimatedStartMs: 0, ttlMs: 1, connectivity: 'direct', rttMs: 1, now: Date.now() - 600_000 })).bytes, { order }), 'RecordExpiredError')
+  await rejectsWith(openBid((await signBid(providerKey, order, { price: 9999, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })).bytes, { order }), 'MalformedMessageError')
+  await rejectsWith(openBid((await signBid(providerKey, order, { price: 1, estimatedStartMs: 0, ttlMs: 1, connectivity: 'direct', rttMs: 1, now: Date.now() - 600_000 })).bytes, { order }), 'RecordExpiredError')
 })
 
 test('a replayed order and a replayed award are refused', async () => {
   const { consumerKey, providerKey, order, orderBytes } = await setup()
   const guard = createReplayGuard()
   await openOrder(orderBytes, { self: order.provider, guard })
-  await rejects(openOrder(orderBytes, { self: order.provider, guard }), 'ReplayError')
+  await rejectsWith(openOrder(orderBytes, { self: order.provider, guard }), 'ReplayError')
   const { bytes: bidBytes, bidId } = await signBid(providerKey, order, { price: 1, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })
   const award = await signAward(consumerKey, order, await openBid(bidBytes, { order }), payload)
   await openAward(award, { order, bidId, guard })
-  await rejects(openAward(award, { order, bidId, guard }), 'ReplayError')
+  await rejectsWith(openAward(award, { order, bidId, guard }), 'ReplayError')
 })
 
 test('an expired order, one for another provider, and one whose id does not bind its peers are refused', async () => {
@@ -80,29 +78,29 @@ test('an expired order, one for another provider, and one whose id does not bind
   const provider = peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey)
   const other = peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey)
   const expired = await signOrder(consumerKey, { provider, kind: 'container', limits, payload, maxPrice: 1, deadlineMs: Date.now() - 600_000 })
-  await rejects(openOrder(expired.bytes, { self: provider, guard: createReplayGuard() }), 'RecordExpiredError')
+  await rejectsWith(openOrder(expired.bytes, { self: provider, guard: createReplayGuard() }), 'RecordExpiredError')
   const fresh = await signOrder(consumerKey, { provider, kind: 'container', limits, payload, maxPrice: 1, deadlineMs: Date.now() + 60_000 })
-  await rejects(openOrder(fresh.bytes, { self: other, guard: createReplayGuard() }), 'PeerMismatchError')
+  await rejectsWith(openOrder(fresh.bytes, { self: other, guard: createReplayGuard() }), 'PeerMismatchError')
   const bogus = TaskOrder.encode({
     orderId: new Uint8Array(32), consumer: Uint8Array.from(consumerKey.publicKey.toMultihash().bytes), provider: Uint8Array.from(provider.toMultihash().bytes),
     kind: 'container', inputDigest: new Uint8Array(32), deadlineMs: BigInt(Date.now() + 60_000), nonce: new Uint8Array(16)
   })
-  await rejects(openOrder(await sealEnvelope(consumerKey, ORDER_DOMAIN, ORDER_PAYLOAD_TYPE, bogus), { self: provider, guard: createReplayGuard() }), 'MalformedMessageError')
+  await rejectsWith(openOrder(await sealEnvelope(consumerKey, ORDER_DOMAIN, ORDER_PAYLOAD_TYPE, bogus), { self: provider, guard: createReplayGuard() }), 'MalformedMessageError')
 })
 
 test('an award whose payload differs from the ordered digest is refused, as is one from another consumer', async () => {
   const { consumerKey, providerKey, order } = await setup()
   const { bytes: bidBytes, bidId } = await signBid(providerKey, order, { price: 1, estimatedStartMs: 0, ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })
   const bid = await openBid(bidBytes, { order })
-  await rejects(openAward(await signAward(consumerKey, order, bid, new TextEncoder().encode('something else')), { order, bidId, guard: createReplayGuard() }), 'InputDigestMismatchError')
-  await rejects(openAward(await signAward(await generateKeyPair('Ed25519'), order, bid, payload), { order, bidId, guard: createReplayGuard() }), 'PeerMismatchError')
+  await rejectsWith(openAward(await signAward(consumerKey, order, bid, new TextEncoder().encode('something else')), { order, bidId, guard: createReplayGuard() }), 'InputDigestMismatchError')
+  await rejectsWith(openAward(await signAward(await generateKeyPair('Ed25519'), order, bid, payload), { order, bidId, guard: createReplayGuard() }), 'PeerMismatchError')
 })
 
 test('a decline names a known reason and its order', async () => {
   const { providerKey, order } = await setup()
   assert.is(await openDecline(await signDecline(providerKey, order, 'busy'), { order }), 'busy')
   const other = await setup()
-  await rejects(openDecline(await signDecline(providerKey, order, 'busy'), { order: { ...other.order, provider: order.provider } }), 'OrderMismatchError')
+  await rejectsWith(openDecline(await signDecline(providerKey, order, 'busy'), { order: { ...other.order, provider: order.provider } }), 'OrderMismatchError')
 })
 
 test('the replay guard is bounded and fails closed when full of live entries', () => {

@@ -7,13 +7,11 @@ import {
   createReplayGuard, openBid, openOrder, openReceipt, openReceiptAck, signBid, signOrder, signReceipt, signReceiptAck
 } from '../../protocol/index.ts'
 import type { BidInfo, LeaseUsage, OrderInfo } from '../../protocol/index.ts'
+import { rejectsWith } from '../helpers.ts'
 
 const usage: LeaseUsage = { wallMs: 48, cpuMs: 12, peakMemoryBytes: 15 << 20, exitCode: 3, oomKilled: false, bytesOut: 76 }
 const digest = new Uint8Array(createHash('sha256').update('delivered').digest())
 
-async function rejects (p: Promise<unknown>, name: string): Promise<void> {
-  try { await p; assert.unreachable('resolved') } catch (err) { assert.is((err as Error).name, name, (err as Error).message) }
-}
 
 async function lease (): Promise<{ consumerKey: Awaited<ReturnType<typeof generateKeyPair>>, providerKey: Awaited<ReturnType<typeof generateKeyPair>>, order: OrderInfo, bid: BidInfo }> {
   const consumerKey = await generateKeyPair('Ed25519')
@@ -36,20 +34,20 @@ test('a receipt both sides verify, countersigned over its exact bytes', async ()
   const ack = await signReceiptAck(consumerKey, receipt)
   await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
   const other = await signReceipt(providerKey, order, bid, { status: 'succeeded', usage, resultDigest: digest, price: 80 })
-  await rejects(openReceiptAck(ack, { receiptBytes: other, consumer: order.consumer }), 'OrderMismatchError')
+  await rejectsWith(openReceiptAck(ack, { receiptBytes: other, consumer: order.consumer }), 'OrderMismatchError')
 })
 
 test('a receipt over the bid\'s price, or signed by another peer, is refused', async () => {
   const { providerKey, order, bid } = await lease()
-  await rejects(openReceipt(await signReceipt(providerKey, order, bid, { status: 'succeeded', usage, resultDigest: digest, price: 81 }), { order, bid }), 'MalformedMessageError')
-  await rejects(openReceipt(await signReceipt(await generateKeyPair('Ed25519'), order, bid, { status: 'succeeded', usage, resultDigest: digest, price: 1 }), { order, bid }), 'PeerMismatchError')
+  await rejectsWith(openReceipt(await signReceipt(providerKey, order, bid, { status: 'succeeded', usage, resultDigest: digest, price: 81 }), { order, bid }), 'MalformedMessageError')
+  await rejectsWith(openReceipt(await signReceipt(await generateKeyPair('Ed25519'), order, bid, { status: 'succeeded', usage, resultDigest: digest, price: 1 }), { order, bid }), 'PeerMismatchError')
 })
 
 test('an acknowledgement by someone other than the consumer is refused', async () => {
   const { providerKey, order, bid } = await lease()
   const receipt = await signReceipt(providerKey, order, bid, { status: 'succeeded', usage: { ...usage, exitCode: null }, resultDigest: digest, price: 1 })
   assert.is((await openReceipt(receipt, { order, bid })).usage.exitCode, null)
-  await rejects(openReceiptAck(await signReceiptAck(providerKey, receipt), { receiptBytes: receipt, consumer: order.consumer }), 'PeerMismatchError')
+  await rejectsWith(openReceiptAck(await signReceiptAck(providerKey, receipt), { receiptBytes: receipt, consumer: order.consumer }), 'PeerMismatchError')
 })
 
 test.run()
