@@ -12,6 +12,7 @@ import {
   CAPS_FETCH_TIMEOUT_MS, CAPS_PROTOCOL, MAX_CAPABILITY_RECORD_BYTES, openCapabilityRecord, signCapabilityRecord
 } from '../protocol/index.ts'
 import { capabilityCid, capabilityKey } from './cap-keys.ts'
+import { DEFAULT_RECORD_TTL_MS } from './constants.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { CapabilityKey } from './cap-keys.ts'
 import type { Capabilities, CapabilityRecordInfo } from '../protocol/index.ts'
@@ -19,7 +20,6 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 const log = logger('clawnode:caps')
 
-export const DEFAULT_RECORD_TTL_MS = 10 * 60 * 1000
 /** Bound on one discovery (DHT query plus record fetches) when the caller gives none. */
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 10_000
 /** Largest number of providers a discovery returns. */

@@ -17,3 +17,6 @@ export const DEFAULT_MAX_CONCURRENT_JOBS = 2
 export const DEFAULT_PRICES = { per1kInputTokens: 1_000_000, per1kOutputTokens: 1_000_000, perCpuSecond: 1000, perGbSecond: 100 }
 /** How often `clawnode start` prints its status line. */
 export const STATUS_INTERVAL_MS = 10_000
+
+/** Validity of a signed capability record and of the DHT provider records announcing it. */
+export const DEFAULT_RECORD_TTL_MS = 10 * 60 * 1000

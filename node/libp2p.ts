@@ -17,7 +17,7 @@ import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import { createAddressPolicy } from './address-policy.ts'
-import { DEFAULT_ADDRESS_POLICY, DEFAULT_DHT_MODE, DEFAULT_LISTEN, DHT_PROTOCOL, INBOUND_CONNECTION_RATE } from './constants.ts'
+import { DEFAULT_ADDRESS_POLICY, DEFAULT_DHT_MODE, DEFAULT_LISTEN, DEFAULT_RECORD_TTL_MS, DHT_PROTOCOL, INBOUND_CONNECTION_RATE } from './constants.ts'
 import { createNodeDatastore } from './datastore.ts'
 import { loadOrCreatePeerKey } from './identity.ts'
 import type { AddressPolicy } from './address-policy.ts'
@@ -37,6 +37,11 @@ export interface ClawNodeInit {
   network?: NetworkConfig
   /** Run the circuit-relay server (bootstrap operators). */
   relayServer?: boolean
+  /**
+   * How long provider records this node stores for others stay valid (default: the capability record
+   * TTL), so a provider that stops republishing drops out of discovery once its records lapse.
+   */
+  recordTtlMs?: number
 }
 
 export interface ClawNodeServices {
@@ -63,6 +68,7 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
   // On a closed policy (loopback, test-net) nobody has a public address, and auto mode would leave every
   // node a client that nobody can find: such networks default to server mode.
   const dhtMode = network.dhtMode ?? (policy.ranges.includes('0.0.0.0/0') ? DEFAULT_DHT_MODE : 'server')
+  const ttlMs = init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS
   const privateKey = await loadOrCreatePeerKey(init.dataDir)
   const store = createNodeDatastore(join(init.dataDir, 'datastore'))
   const onlyLoopback = policy.ranges.every(r => r.startsWith('127.') || r === '::1/128')
@@ -102,7 +108,10 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
         // drops loopback and private ones, and nobody would be found).
         ...(dhtMode === 'auto' ? {} : { clientMode: dhtMode === 'client' }),
         peerInfoMapper: keep,
-        initialQuerySelfInterval: 200
+        initialQuerySelfInterval: 200,
+        // Provider records others announced to us lapse with the capability record; the sweep runs at
+        // half of it. (Our own are republished by the capability service, so the threshold is small.)
+        reprovide: { validity: ttlMs, interval: Math.max(1000, Math.floor(ttlMs / 2)), threshold: Math.floor(ttlMs / 4) }
       }),
       ...(init.relayServer === true ? { relay: circuitRelayServer() } : {})
     }

@@ -5,11 +5,13 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, loadOrCreatePeerKey } from '../../node/index.ts'
+import { capabilityCid, capabilityKey, createCapsService, createClawNode, loadOrCreatePeerKey } from '../../node/index.ts'
 import type { CapsService, ClawNode } from '../../node/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
 import { bounded, tempDir } from '../helpers.ts'
 
+// Short-lived records, so the test can watch a stopped provider's records lapse.
+const TTL_MS = 4000
 const IMAGE_X = 'sha256:' + '1'.repeat(64)
 const IMAGE_Y = 'sha256:' + '2'.repeat(64)
 
@@ -26,15 +28,15 @@ const s = suite<Ctx>('capability discovery', {} as Ctx)
 
 async function peer (bootstrap: string[], capabilities: Capabilities): Promise<Peer> {
   const dataDir = await tempDir()
-  const node = await createClawNode({ dataDir, network: { dhtMode: 'server', bootstrap, addressPolicy: 'loopback' } })
+  const node = await createClawNode({ dataDir, recordTtlMs: TTL_MS, network: { dhtMode: 'server', bootstrap, addressPolicy: 'loopback' } })
   await node.start()
-  const service = createCapsService({ node, privateKey: await loadOrCreatePeerKey(dataDir), capabilities })
+  const service = createCapsService({ node, privateKey: await loadOrCreatePeerKey(dataDir), capabilities, ttlMs: TTL_MS })
   await service.start()
   return { node, caps: service }
 }
 
 s.before(async (ctx) => {
-  ctx.boot = await createClawNode({ dataDir: await tempDir(), relayServer: true, network: { dhtMode: 'server', addressPolicy: 'loopback' } })
+  ctx.boot = await createClawNode({ dataDir: await tempDir(), relayServer: true, recordTtlMs: TTL_MS, network: { dhtMode: 'server', addressPolicy: 'loopback' } })
   await ctx.boot.start()
   const bootAddr = ctx.boot.getMultiaddrs().map(String).filter(a => a.includes('/tcp/'))
   ctx.p1 = await peer(bootAddr, caps([IMAGE_X], 5))
@@ -77,6 +79,22 @@ s('a stopped provider is skipped: its record can no longer be fetched', bounded(
   const found = await ctx.consumer.caps.discover({ kind: 'runtime', runtime: 'gvisor' }, { signal: AbortSignal.timeout(15_000) })
   assert.equal(found.map(r => r.peerId.toString()), [ctx.p1.node.peerId.toString()])
   assert.ok(Date.now() - started < 15_000)
+}))
+
+s('once its records lapse, a stopped provider is no longer even listed by the DHT', bounded(60_000, async (ctx) => {
+  const cid = await capabilityCid(capabilityKey({ kind: 'image', image: IMAGE_Y }))
+  const listed = async (): Promise<boolean> => {
+    for await (const p of ctx.consumer.node.libp2p.contentRouting.findProviders(cid, { signal: AbortSignal.timeout(3_000) })) {
+      if (p.id.equals(ctx.p2.node.peerId)) return true
+    }
+    return false
+  }
+  let gone = false
+  for (let i = 0; i < 40 && !gone; i++) {
+    gone = !(await listed().catch(() => true))
+    if (!gone) await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  assert.ok(gone, 'the stopped provider was still listed well after its records expired')
 }))
 
 s.run()

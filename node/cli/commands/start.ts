@@ -50,7 +50,7 @@ export const command: Command = {
 
     const runner = createSandboxRunner(runnerInit(ctx.dataDir, config.sandbox, { pool: true }))
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
-    const node = await createClawNode({ dataDir: ctx.dataDir, network })
+    const node = await createClawNode({ dataDir: ctx.dataDir, network, ...(config.provider.recordTtlMs === undefined ? {} : { recordTtlMs: config.provider.recordTtlMs }) })
     const caps = await detectCapabilities(ctx.dataDir, config)
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
