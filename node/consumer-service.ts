@@ -52,8 +52,22 @@ export interface LeaseResult {
 
 interface Offer { peer: PeerId, stream: Stream, lp: ReturnType<typeof lpStream>, order: OrderInfo, bid: BidInfo }
 
+/** Verified capability records are reused this long (never past their own expiry). */
+export const RECORD_CACHE_MS = 30_000
+
 export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, caps: CapsService }): { lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult> } {
   const self = init.node.peerId
+  const cache = new Map<string, { at: number, records: Awaited<ReturnType<CapsService['discover']>> }>()
+  const discover = async (image: string, signal?: AbortSignal): Promise<Awaited<ReturnType<CapsService['discover']>>> => {
+    const now = Date.now()
+    const hit = cache.get(image)
+    if (hit !== undefined && now - hit.at < RECORD_CACHE_MS && hit.records.length > 0 && hit.records.every(r => r.expiresAtMs > now)) return hit.records
+    const records = await init.caps.discover({ kind: 'image', image }, signal === undefined ? {} : { signal })
+    // Bounded: one entry per image asked for, the oldest dropped past 64.
+    if (cache.size >= 64) cache.delete(cache.keys().next().value as string)
+    cache.set(image, { at: now, records })
+    return records
+  }
   return {
     async lease (spec, options) {
       const job = validateJobSpec(spec)
@@ -61,7 +75,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
       const explain: ExplainEntry[] = []
       const note = (e: ExplainEntry): void => { explain.push(e); options.onExplain?.(e) }
       const limits: LeaseLimits = job.limits
-      const records = await init.caps.discover({ kind: 'image', image: job.image }, options.signal === undefined ? {} : { signal: options.signal })
+      const records = await discover(job.image, options.signal)
       const capable = records.filter(r => {
         const ok = r.images.includes(job.image) && r.runtimes.includes('gvisor')
         if (!ok) note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'its record lacks the image or gVisor' })
