@@ -13,12 +13,12 @@ import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
   encodeFrame, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
 } from '../protocol/index.ts'
-import { isImageAllowed } from '../sandbox/index.ts'
+import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
 import { chargedPrice, maxJobPrice } from './pricing.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { DeclineReason, Frame, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
-import type { SandboxRunner } from '../sandbox/index.ts'
+import type { JobPolicy, SandboxRunner } from '../sandbox/index.ts'
 import type { PrivateKey, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:provider')
@@ -30,6 +30,8 @@ export interface ProviderServiceInit {
   dataDir: string
   prices: PriceTable
   maxConcurrentJobs: number
+  /** The same job policy the runner enforces (maximum limits). */
+  jobPolicy?: JobPolicy
 }
 
 export interface ProviderService {
@@ -56,6 +58,12 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
   const decide = async (order: OrderInfo, price: number): Promise<DeclineReason | undefined> => {
     if (order.kind !== 'container') return 'lacks-capability'
     if (!(await isImageAllowed(init.dataDir, order.image))) return 'lacks-capability'
+    // Limits this provider would refuse at the award are declined now, before anyone waits on a bid.
+    try {
+      validateJobSpec({ version: 1, image: order.image, argv: ['true'], limits: order.limits }, init.jobPolicy ?? {})
+    } catch {
+      return 'policy'
+    }
     if (price > order.maxPrice) return 'price-below-minimum'
     if (running >= init.maxConcurrentJobs) return 'busy'
     return undefined

@@ -33,9 +33,9 @@ async function provider (bootstrap: string[], perCpuSecond: number, maxConcurren
   await node.start()
   const privateKey = await loadOrCreatePeerKey(dataDir)
   const capabilities = capsFor(image, perCpuSecond, maxConcurrentJobs)
-  const runner = createSandboxRunner({ dataDir })
+  const runner = createSandboxRunner({ dataDir, policy: { maxLimits: { memoryMb: 1024 } } })
   await runner.start()
-  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs })
+  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs, jobPolicy: { maxLimits: { memoryMb: 1024 } } })
   await p.start()
   const caps = createCapsService({ node, privateKey, capabilities })
   await caps.start()
@@ -99,6 +99,21 @@ s('the cheapest bid wins; output, artifact and a receipt both sides verify come 
   const [jobId] = (await readdir(runs))
   const stored = JSON.parse(await readFile(join(runs, jobId ?? '', 'receipt.json'), 'utf8')) as { receipt: string, ack: string }
   assert.is(Buffer.from(stored.receipt, 'base64').equals(Buffer.from(result.receiptBytes)), true)
+}))
+
+s('an order whose limits a provider refuses is declined for policy before any bid', bounded(60_000, async (ctx) => {
+  const explain: ExplainEntry[] = []
+  try {
+    await ctx.consumer.lease({ version: 1, image: testImage(), argv: ['true'], limits: { memoryMb: 16 * 1024, wallMs: 1000 } },
+      { maxPrice: 1_000_000_000, artifactsDir: await tempDir(), onExplain: (e) => { explain.push(e) } })
+    assert.unreachable('a lease above every provider\'s limits went through')
+  } catch (err) {
+    assert.is((err as Error).name, 'NoProviderError')
+  }
+  const declined = explain.filter(e => e.fate === 'declined')
+  assert.ok(declined.length >= 2, JSON.stringify(explain))
+  for (const e of declined) assert.ok(['policy', 'busy'].includes(e.detail), e.detail)
+  assert.ok(declined.some(e => e.detail === 'policy'))
 }))
 
 s('a malformed message closes only its own stream; the provider goes on serving', bounded(60_000, async (ctx) => {

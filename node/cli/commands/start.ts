@@ -54,7 +54,7 @@ export const command: Command = {
     const caps = await detectCapabilities(ctx.dataDir, config)
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
-    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs })
+    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }) })
     let status: NodeJS.Timeout | undefined
     try {
       await runner.start({ signal: ctx.signal })
