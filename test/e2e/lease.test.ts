@@ -127,6 +127,24 @@ s('a malformed message closes only its own stream; the provider goes on serving'
   assert.ok(again.peerId.equals(ctx.cheap.node.peerId), 'the same connection still serves other protocols')
 }))
 
+s('an oversized frame ends only its own stream: a lease on the same connection completes', bounded(90_000, async (ctx) => {
+  const bad = await ctx.consumerNode.libp2p.dialProtocol(ctx.dear.node.peerId, TASK_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+  // A length prefix far past MAX_FRAME_BYTES: the provider must refuse it without reading it all.
+  const huge = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f])
+  const leased = ctx.consumer.lease({ version: 1, image: testImage(), argv: ['echo', 'unharmed'], limits: { wallMs: 10_000, cpus: 1 } }, { maxPrice: 10_000_000, artifactsDir: await tempDir() })
+  bad.send(huge)
+  const answer = decodeFrame((await lpStream(bad).read({ signal: AbortSignal.timeout(10_000) })).subarray())
+  assert.is(answer.type, 'error')
+  assert.match((answer as { name: string }).name, /DataLength/)
+  await bad.close()
+  const result = await leased
+  assert.is(result.receipt.status, 'succeeded')
+  // Every connection any node made stayed on loopback.
+  for (const n of [ctx.boot, ctx.cheap.node, ctx.dear.node, ctx.full.node, ctx.consumerNode]) {
+    for (const c of n.libp2p.getConnections()) assert.match(String(c.remoteAddr), /^\/ip4\/127\.0\.0\.1\//)
+  }
+}))
+
 s('when the chosen provider fails before any output, the next bidder is awarded', bounded(120_000, async (ctx) => {
   // The cheapest provider's runner is stopped: it still bids, then fails the award at once.
   await ctx.cheap.runner.stop()
