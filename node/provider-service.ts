@@ -54,6 +54,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
   let running = 0
   let done = 0
   const streams = new Set<Stream>()
+  const serving = new Set<Promise<void>>()
 
   const decide = async (order: OrderInfo, price: number): Promise<DeclineReason | undefined> => {
     if (order.kind !== 'container') return 'lacks-capability'
@@ -156,7 +157,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     async start () {
       await node.libp2p.handle(TASK_PROTOCOL, (stream) => {
         streams.add(stream)
-        serve(stream).catch(async (err: unknown) => {
+        const p = serve(stream).catch(async (err: unknown) => {
           log('lease stream failed: %e', err)
           // Tell the peer what went wrong when the stream still works, then close only this stream.
           try {
@@ -166,11 +167,22 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
           } catch {
             stream.abort(err as Error)
           }
-        }).finally(() => { streams.delete(stream) })
+        }).finally(() => { streams.delete(stream); serving.delete(p) })
+        serving.add(p)
       }, { maxInboundStreams: 64 })
     },
+    /**
+     * Takes no new leases, then gives running ones a bounded moment to end: stop the runner first, so
+     * its jobs end as cancelled and their consumers get a receipt saying so. What is left is aborted.
+     */
     async stop () {
       await node.libp2p.unhandle(TASK_PROTOCOL)
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...serving]),
+        new Promise(resolve => { timer = setTimeout(resolve, LEASE_STEP_TIMEOUT_MS) })
+      ])
+      clearTimeout(timer)
       for (const s of streams) s.abort(new Error('the provider is stopping'))
     }
   }

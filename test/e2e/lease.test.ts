@@ -145,6 +145,24 @@ s('an oversized frame ends only its own stream: a lease on the same connection c
   }
 }))
 
+s('a provider shutting down cancels the running job and tells its consumer with a receipt', bounded(90_000, async (ctx) => {
+  let stdout = ''
+  let stopping: Promise<void> | undefined
+  const result = await ctx.consumer.lease({ version: 1, image: testImage(), argv: ['sh', '-c', 'echo started; sleep 30'], limits: { wallMs: 60_000, cpus: 1 } }, {
+    maxPrice: 1_000_000_000,
+    artifactsDir: await tempDir(),
+    onOutput: (_s, d) => {
+      stdout += Buffer.from(d).toString()
+      // Once the job runs, the chosen (cheapest) provider's runner shuts down, as `clawnode start` does on Ctrl-C.
+      if (stopping === undefined && stdout.includes('started')) stopping = ctx.cheap.runner.stop()
+    }
+  })
+  await stopping
+  assert.ok(result.provider.equals(ctx.cheap.node.peerId))
+  assert.is(result.receipt.status, 'cancelled')
+  assert.ok(result.receipt.usage.wallMs < 30_000)
+}))
+
 s('when the chosen provider fails before any output, the next bidder is awarded', bounded(120_000, async (ctx) => {
   // The cheapest provider's runner is stopped: it still bids, then fails the award at once.
   await ctx.cheap.runner.stop()

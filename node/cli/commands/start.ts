@@ -79,10 +79,11 @@ export const command: Command = {
       })
     } finally {
       clearInterval(status)
-      // Stop advertising first, then finish or cancel jobs, then leave the network.
+      // Stop advertising first; then cancel running jobs (their consumers get a 'cancelled' receipt),
+      // then close the lease streams, then leave the network.
       await service.stop().catch((err: unknown) => { log.error('%e', err) })
-      await provider.stop().catch((err: unknown) => { log.error('%e', err) })
       await runner.stop().catch((err: unknown) => { log.error('%e', err) })
+      await provider.stop().catch((err: unknown) => { log.error('%e', err) })
       await node.stop().catch((err: unknown) => { log.error('%e', err) })
       process.off('unhandledRejection', onStray)
     }
