@@ -26,3 +26,5 @@ export type { ProviderService, ProviderServiceInit } from './provider-service.ts
 export { createConsumer, NoProviderError } from './consumer-service.ts'
 export type { LeaseOptions, LeaseResult, ExplainEntry } from './consumer-service.ts'
 export { maxJobPrice, chargedPrice } from './pricing.ts'
+export { startControlServer, controlRequest, NoRunningNodeError, CONTROL_SOCKET } from './control.ts'
+export type { ControlServer, ControlHandlers } from './control.ts'

@@ -16,6 +16,7 @@ export interface Command {
 const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
   start: { summary: 'Run a provider node: join the network, advertise, answer and run leases, until Ctrl-C', load: async () => await import('./commands/start.ts') },
   lease: { summary: 'Buy a container job on the network and stream its result', load: async () => await import('./commands/lease.ts') },
+  peers: { summary: 'List the peers the running node is connected to', load: async () => await import('./commands/peers.ts') },
   id: { summary: 'Print this node\'s peer id (the key is made on first use)', load: async () => await import('./commands/id.ts') },
   caps: { summary: 'Show what this node advertises, and under which DHT keys', load: async () => await import('./commands/caps.ts') },
   run: { summary: 'Run a job spec in the local gVisor sandbox and stream its output', load: async () => await import('./commands/run.ts') },

@@ -72,6 +72,13 @@ test('two providers started with clawnode start are discovered by their capabili
     assert.equal(summary.artifacts.map(x => x.path), ['x.txt'])
     assert.ok(summary.explain.some(e => e.fate === 'chosen'))
 
+    // The running node answers on its control socket: b is among a's peers.
+    const peers = JSON.parse((await cli(['peers', '--json', '--data', a.data])).stdout) as { peers: Array<{ peerId: string }> }
+    assert.ok(peers.peers.some(p => p.peerId === b.peerId))
+    const idle = await cli(['peers', '--data', await tempDir()])
+    assert.is(idle.code, 1)
+    assert.match(idle.stderr, /No running clawnode node uses .*\n.*clawnode start --data/)
+
     const id = JSON.parse((await cli(['id', '--json', '--data', a.data])).stdout) as { peerId: string }
     assert.is(id.peerId, a.peerId)
     const advertised = JSON.parse((await cli(['caps', '--json', '--data', a.data])).stdout) as { keys: string[] }

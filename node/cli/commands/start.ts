@@ -1,6 +1,8 @@
 import { logger } from '@libp2p/logger'
 import { createCapsService } from '../../caps-service.ts'
 import { createProviderService } from '../../provider-service.ts'
+import { startControlServer } from '../../control.ts'
+import type { ControlServer } from '../../control.ts'
 import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig, runnerInit } from '../../config.ts'
 import { STATUS_INTERVAL_MS } from '../../constants.ts'
@@ -56,11 +58,17 @@ export const command: Command = {
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
     const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }) })
     let status: NodeJS.Timeout | undefined
+    let control: ControlServer | undefined
     try {
       await runner.start({ signal: ctx.signal })
       await node.start()
       await provider.start()
       await service.start()
+      control = await startControlServer(ctx.dataDir, {
+        '/status': () => ({ peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), peers: node.libp2p.getPeers().length, jobsRunning: provider.running, jobsDone: provider.done }),
+        '/peers': () => ({ peers: node.libp2p.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addrs: [String(c.remoteAddr)] })) }),
+        '/caps': () => ({ capabilities: caps, keys: service.keys() })
+      })
       const addrs = node.getMultiaddrs().map(String)
       emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys() }, [
         `✓ clawnode provider ${node.peerId.toString()}`,
@@ -79,6 +87,7 @@ export const command: Command = {
       })
     } finally {
       clearInterval(status)
+      await control?.close().catch((err: unknown) => { log.error('%e', err) })
       // Stop advertising first; then cancel running jobs (their consumers get a 'cancelled' receipt),
       // then close the lease streams, then leave the network.
       await service.stop().catch((err: unknown) => { log.error('%e', err) })
