@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import {
-  BID_TTL_MS, ClawnodeError, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
+  BID_TTL_MS, ClawnodeError, inputDigest, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
@@ -90,7 +90,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
           stream = await init.node.libp2p.dialProtocol(peer, TASK_PROTOCOL, { signal })
           const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
           const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: 'container', image: job.image, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000 })
-          const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: 'container', image: job.image, model: '', limits, inputDigest: new Uint8Array(createHash('sha256').update(payload).digest()), maxPrice: options.maxPrice, deadlineMs: 0 }
+          const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: 'container', image: job.image, model: '', limits, inputDigest: inputDigest(payload), maxPrice: options.maxPrice, deadlineMs: 0 }
           await lp.write(encodeFrame({ type: 'order', bytes }), { signal })
           const answer = decodeFrame((await lp.read({ signal })).subarray())
           if (answer.type === 'decline') {

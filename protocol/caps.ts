@@ -8,6 +8,7 @@ import {
   CAPABILITY_RECORD_VERSION, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, MAX_CAPABILITY_RECORD_BYTES, MAX_CLOCK_SKEW_MS,
   MAX_RECORD_GPUS, MAX_RECORD_IMAGES, MAX_RECORD_MODELS, MAX_RECORD_RUNTIMES, MAX_RECORD_TTL_MS
 } from './constants.ts'
+import { safeNumber } from './bytes.ts'
 import { openEnvelope, sealEnvelope } from './envelope.ts'
 import { MalformedMessageError, PeerMismatchError, RecordExpiredError } from './errors.ts'
 import { CapabilityRecord } from './gen/caps.js'
@@ -65,10 +66,7 @@ export async function signCapabilityRecord (key: PrivateKey, caps: Capabilities,
   return await sealEnvelope(key, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, record)
 }
 
-const big = (n: bigint): number => {
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedMessageError('capability record', 'has a number too large')
-  return Number(n)
-}
+const big = (n: bigint): number => safeNumber(n, 'capability record')
 
 /** Verifies and decodes a signed capability record; `expectedPeer` is the peer it came from. */
 export async function openCapabilityRecord (bytes: Uint8Array, options: { expectedPeer?: PeerId, now?: number } = {}): Promise<CapabilityRecordInfo> {

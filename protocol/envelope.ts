@@ -7,6 +7,7 @@
  */
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { bytesEqual } from './bytes.ts'
 import { MAX_ENVELOPE_BYTES } from './constants.ts'
 import { InvalidSignatureError, MalformedMessageError, MessageTooLargeError } from './errors.ts'
 import { Envelope } from './gen/envelope.js'
@@ -35,10 +36,6 @@ export function signedBytes (domain: string, payloadType: Uint8Array, payload: U
   return out
 }
 
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
-}
-
 export async function sealEnvelope (key: PrivateKey, domain: string, payloadType: Uint8Array, payload: Uint8Array): Promise<Uint8Array> {
   const signature = await key.sign(signedBytes(domain, payloadType, payload))
   return Envelope.encode({ publicKey: Uint8Array.from(publicKeyToProtobuf(key.publicKey)), payloadType: Uint8Array.from(payloadType), payload: Uint8Array.from(payload), signature: Uint8Array.from(signature) })
@@ -55,7 +52,7 @@ export async function openEnvelope (bytes: Uint8Array, domain: string, payloadTy
   } catch (err) {
     throw new MalformedMessageError('envelope', (err as Error).message, { cause: err })
   }
-  if (!equal(envelope.payloadType, payloadType)) throw new MalformedMessageError('envelope', 'has an unexpected payload type')
+  if (!bytesEqual(envelope.payloadType, payloadType)) throw new MalformedMessageError('envelope', 'has an unexpected payload type')
   const valid = await publicKey.verify(signedBytes(domain, envelope.payloadType, envelope.payload), envelope.signature)
   if (!valid) throw new InvalidSignatureError(domain)
   return { publicKey, signer: peerIdFromPublicKey(publicKey), payload: envelope.payload }

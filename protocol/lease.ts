@@ -3,7 +3,8 @@
  * and checked on receipt: the signer is the peer the message speaks for, ids bind both peers and the
  * order, digests match, deadlines and expiries hold, and nonces stop replays. Pure apart from signing.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { bytesEqual, safeNumber, sha256 } from './bytes.ts'
 import {
   AWARD_DOMAIN, AWARD_PAYLOAD_TYPE, BID_DOMAIN, BID_PAYLOAD_TYPE, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE,
   MAX_AWARD_BYTES, MAX_CLOCK_SKEW_MS, MAX_LEASE_MESSAGE_BYTES, MAX_ORDER_DEADLINE_MS, NONCE_BYTES,
@@ -61,16 +62,6 @@ export interface BidInfo {
   rttMs: number
 }
 
-const sha256 = (...parts: Uint8Array[]): Uint8Array => {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return new Uint8Array(h.digest())
-}
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
-const num = (n: bigint, what: string): number => {
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedMessageError(what, 'has a number too large')
-  return Number(n)
-}
 
 function decode<T> (what: string, f: () => T): T {
   try { return f() } catch (err) { throw new MalformedMessageError(what, (err as Error).message, { cause: err }) }
@@ -123,10 +114,10 @@ export async function openOrder (bytes: Uint8Array, options: { self: PeerId, gua
   if (!consumer.equals(signer)) throw new PeerMismatchError('task order', signer.toString(), consumer.toString())
   if (!provider.equals(options.self)) throw new PeerMismatchError('task order', options.self.toString(), provider.toString())
   if (o.nonce.byteLength !== NONCE_BYTES) throw new MalformedMessageError('task order', 'has a bad nonce')
-  if (!equal(o.orderId, sha256(o.consumer, o.provider, o.nonce))) throw new MalformedMessageError('task order', 'has an order id that does not bind its peers and nonce')
+  if (!bytesEqual(o.orderId, sha256(o.consumer, o.provider, o.nonce))) throw new MalformedMessageError('task order', 'has an order id that does not bind its peers and nonce')
   if (o.kind !== 'container' && o.kind !== 'inference') throw new MalformedMessageError('task order', `has an unknown kind ${JSON.stringify(o.kind.slice(0, 40))}`)
   if (o.inputDigest.byteLength !== 32) throw new MalformedMessageError('task order', 'has a bad input digest')
-  const deadlineMs = num(o.deadlineMs, 'task order')
+  const deadlineMs = safeNumber(o.deadlineMs, 'task order')
   if (deadlineMs + MAX_CLOCK_SKEW_MS < now) throw new RecordExpiredError('task order', `passed its deadline at ${new Date(deadlineMs).toISOString()}`)
   if (deadlineMs > now + MAX_ORDER_DEADLINE_MS) throw new RecordExpiredError('task order', 'has a deadline too far ahead')
   options.guard.check('task order', o.orderId, deadlineMs + MAX_CLOCK_SKEW_MS, now)
@@ -138,9 +129,9 @@ export async function openOrder (bytes: Uint8Array, options: { self: PeerId, gua
     kind: o.kind,
     image: o.image,
     model: o.model,
-    limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: num(l.wallMs, 'task order'), outputBytes: num(l.outputBytes, 'task order'), artifactBytes: num(l.artifactBytes, 'task order'), tmpMb: l.tmpMb },
+    limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: safeNumber(l.wallMs, 'task order'), outputBytes: safeNumber(l.outputBytes, 'task order'), artifactBytes: safeNumber(l.artifactBytes, 'task order'), tmpMb: l.tmpMb },
     inputDigest: o.inputDigest,
-    maxPrice: num(o.maxPrice, 'task order'),
+    maxPrice: safeNumber(o.maxPrice, 'task order'),
     deadlineMs
   }
 }
@@ -167,14 +158,14 @@ export async function openBid (bytes: Uint8Array, options: { order: OrderInfo, n
   const provider = peerIdFromBytes(b.provider, 'bid')
   if (!provider.equals(signer)) throw new PeerMismatchError('bid', signer.toString(), provider.toString())
   if (!provider.equals(options.order.provider)) throw new PeerMismatchError('bid', options.order.provider.toString(), provider.toString())
-  if (!equal(b.orderId, options.order.orderId)) throw new OrderMismatchError('bid')
-  if (b.nonce.byteLength !== NONCE_BYTES || !equal(b.bidId, sha256(b.orderId, b.provider, b.nonce))) throw new MalformedMessageError('bid', 'has a bid id that does not bind its order, provider and nonce')
+  if (!bytesEqual(b.orderId, options.order.orderId)) throw new OrderMismatchError('bid')
+  if (b.nonce.byteLength !== NONCE_BYTES || !bytesEqual(b.bidId, sha256(b.orderId, b.provider, b.nonce))) throw new MalformedMessageError('bid', 'has a bid id that does not bind its order, provider and nonce')
   if (b.connectivity !== 'direct' && b.connectivity !== 'relayed') throw new MalformedMessageError('bid', `has an unknown connectivity ${JSON.stringify(b.connectivity.slice(0, 40))}`)
-  const expiresAtMs = num(b.expiresAtMs, 'bid')
+  const expiresAtMs = safeNumber(b.expiresAtMs, 'bid')
   if (expiresAtMs + MAX_CLOCK_SKEW_MS < now) throw new RecordExpiredError('bid', `expired at ${new Date(expiresAtMs).toISOString()}`)
-  const price = num(b.price, 'bid')
+  const price = safeNumber(b.price, 'bid')
   if (price > options.order.maxPrice) throw new MalformedMessageError('bid', `asks ${price}, above the order's maximum of ${options.order.maxPrice}`)
-  return { orderId: b.orderId, bidId: b.bidId, provider, price, estimatedStartMs: num(b.estimatedStartMs, 'bid'), expiresAtMs, connectivity: b.connectivity, rttMs: b.rttMs }
+  return { orderId: b.orderId, bidId: b.bidId, provider, price, estimatedStartMs: safeNumber(b.estimatedStartMs, 'bid'), expiresAtMs, connectivity: b.connectivity, rttMs: b.rttMs }
 }
 
 export async function signDecline (key: PrivateKey, order: OrderInfo, reason: DeclineReason): Promise<Uint8Array> {
@@ -186,7 +177,7 @@ export async function openDecline (bytes: Uint8Array, options: { order: OrderInf
   const d = decode('decline', () => Decline.decode(payload))
   const provider = peerIdFromBytes(d.provider, 'decline')
   if (!provider.equals(signer) || !provider.equals(options.order.provider)) throw new PeerMismatchError('decline', options.order.provider.toString(), signer.toString())
-  if (!equal(d.orderId, options.order.orderId)) throw new OrderMismatchError('decline')
+  if (!bytesEqual(d.orderId, options.order.orderId)) throw new OrderMismatchError('decline')
   if (!(DECLINE_REASONS as readonly string[]).includes(d.reason)) throw new MalformedMessageError('decline', `has an unknown reason ${JSON.stringify(d.reason.slice(0, 40))}`)
   return d.reason as DeclineReason
 }
@@ -204,9 +195,9 @@ export async function openAward (bytes: Uint8Array, options: { order: OrderInfo,
   const { signer, payload } = await openEnvelope(bytes, AWARD_DOMAIN, AWARD_PAYLOAD_TYPE, MAX_AWARD_BYTES)
   if (!signer.equals(options.order.consumer)) throw new PeerMismatchError('award', options.order.consumer.toString(), signer.toString())
   const a = decode('award', () => Award.decode(payload))
-  if (!equal(a.orderId, options.order.orderId) || !equal(a.bidId, options.bidId)) throw new OrderMismatchError('award')
+  if (!bytesEqual(a.orderId, options.order.orderId) || !bytesEqual(a.bidId, options.bidId)) throw new OrderMismatchError('award')
   if (options.order.deadlineMs + MAX_CLOCK_SKEW_MS < now) throw new RecordExpiredError('award', 'came after the order\'s deadline')
-  if (!equal(inputDigest(a.payload), options.order.inputDigest)) throw new InputDigestMismatchError()
+  if (!bytesEqual(inputDigest(a.payload), options.order.inputDigest)) throw new InputDigestMismatchError()
   options.guard.check('award', a.bidId, options.order.deadlineMs + MAX_CLOCK_SKEW_MS, now)
   return a.payload
 }

@@ -2,7 +2,7 @@
  * Receipts: the provider's signed account of a lease (usage, what was delivered, the price), and the
  * consumer's countersignature over the exact receipt bytes. Both sides keep both; the ledger stores them.
  */
-import { createHash } from 'node:crypto'
+import { bytesEqual, safeNumber, sha256 } from './bytes.ts'
 import {
   MAX_CLOCK_SKEW_MS, MAX_LEASE_MESSAGE_BYTES, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE
 } from './constants.ts'
@@ -31,12 +31,7 @@ export interface ReceiptInfo {
   issuedAtMs: number
 }
 
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
-const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
-const num = (n: bigint): number => {
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedMessageError('receipt', 'has a number too large')
-  return Number(n)
-}
+const num = (n: bigint): number => safeNumber(n, 'receipt')
 
 export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidInfo, r: { status: ReceiptStatus, usage: LeaseUsage, resultDigest: Uint8Array, price: number, now?: number }): Promise<Uint8Array> {
   const u = r.usage
@@ -60,7 +55,7 @@ export async function openReceipt (bytes: Uint8Array, options: { order: OrderInf
   if (!signer.equals(options.order.provider)) throw new PeerMismatchError('receipt', options.order.provider.toString(), signer.toString())
   let r: Receipt
   try { r = Receipt.decode(payload) } catch (err) { throw new MalformedMessageError('receipt', (err as Error).message, { cause: err }) }
-  if (!equal(r.orderId, options.order.orderId) || !equal(r.bidId, options.bid.bidId)) throw new OrderMismatchError('receipt')
+  if (!bytesEqual(r.orderId, options.order.orderId) || !bytesEqual(r.bidId, options.bid.bidId)) throw new OrderMismatchError('receipt')
   const provider = peerIdFromBytes(r.provider, 'receipt')
   const consumer = peerIdFromBytes(r.consumer, 'receipt')
   if (!provider.equals(signer) || !consumer.equals(options.order.consumer)) throw new PeerMismatchError('receipt', options.order.consumer.toString(), consumer.toString())
@@ -96,5 +91,5 @@ export async function openReceiptAck (bytes: Uint8Array, options: { receiptBytes
   if (!signer.equals(options.consumer)) throw new PeerMismatchError('receipt acknowledgement', options.consumer.toString(), signer.toString())
   let a: ReceiptAck
   try { a = ReceiptAck.decode(payload) } catch (err) { throw new MalformedMessageError('receipt acknowledgement', (err as Error).message, { cause: err }) }
-  if (!equal(a.receiptDigest, sha256(options.receiptBytes))) throw new OrderMismatchError('receipt acknowledgement')
+  if (!bytesEqual(a.receiptDigest, sha256(options.receiptBytes))) throw new OrderMismatchError('receipt acknowledgement')
 }
