@@ -1,6 +1,6 @@
 /**
  * The consumer side of a lease: discover capable providers, send each an order, collect bids within a
- * window, award the cheapest (then lowest RTT), stream the result, verify the receipt and countersign
+ * window, award the cheapest (then direct before relayed, then lowest RTT), stream the result, verify the receipt and countersign
  * it. If the awarded provider fails before any output arrives, the next bidder is awarded. Every step
  * is bounded; `onExplain` reports each provider's fate.
  */
@@ -14,6 +14,7 @@ import {
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
+import { maxJobPrice } from './pricing.ts'
 import type { CapsService } from './caps-service.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { BidInfo, Frame, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
@@ -44,6 +45,8 @@ export interface LeaseOptions {
 
 export interface LeaseResult {
   provider: PeerId
+  /** The winning bid: price, connectivity (direct or relayed) and the round trip the provider measured. */
+  bid: BidInfo
   receipt: ReceiptInfo
   receiptBytes: Uint8Array
   artifacts: Array<{ path: string, size: number, sha256: string }>
@@ -81,8 +84,12 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
         if (!ok) note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'its record lacks the image or gVisor' })
         return ok
       })
+      // Orders go to the k providers whose advertised prices make the job cheapest; the rest wait.
+      const fanout = options.fanout ?? 3
+      const ranked = capable.map(r => ({ r, quote: maxJobPrice(limits, r.prices) })).sort((a, b) => a.quote - b.quote)
+      for (const { r, quote } of ranked.slice(fanout)) note({ peer: r.peerId.toString(), fate: 'skipped', detail: `advertises ${quote} for this job; orders went to the ${fanout} cheapest` })
       const offers: Offer[] = []
-      await Promise.all(capable.slice(0, options.fanout ?? 3).map(async (record) => {
+      await Promise.all(ranked.slice(0, fanout).map(async ({ r: record }) => {
         const peer = record.peerId
         let stream: Stream | undefined
         try {
@@ -105,15 +112,17 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
           note({ peer: peer.toString(), fate: 'unreachable', detail: (err as Error).message })
         }
       }))
-      offers.sort((a, b) => a.bid.price - b.bid.price || a.bid.rttMs - b.bid.rttMs)
+      // Price first; at the same price a direct connection beats a relayed one, then the shorter round trip.
+      const viaRelay = (o: Offer): number => o.bid.connectivity === 'relayed' ? 1 : 0
+      offers.sort((a, b) => a.bid.price - b.bid.price || viaRelay(a) - viaRelay(b) || a.bid.rttMs - b.bid.rttMs)
       try {
         for (const offer of offers) {
           let delivered = false
           try {
             const result = await award(offer, payload, options, () => { delivered = true })
-            note({ peer: offer.peer.toString(), fate: 'chosen', detail: `price ${offer.bid.price}, charged ${result.receipt.price}` })
-            for (const other of offers) if (other !== offer && !explain.some(e => e.peer === other.peer.toString())) note({ peer: other.peer.toString(), fate: 'outbid', detail: `price ${other.bid.price}` })
-            return { ...result, provider: offer.peer, explain }
+            note({ peer: offer.peer.toString(), fate: 'chosen', detail: `price ${offer.bid.price}, ${offer.bid.connectivity}, rtt ${offer.bid.rttMs} ms, charged ${result.receipt.price}` })
+            for (const other of offers) if (other !== offer && !explain.some(e => e.peer === other.peer.toString())) note({ peer: other.peer.toString(), fate: 'outbid', detail: `price ${other.bid.price}, ${other.bid.connectivity}, rtt ${other.bid.rttMs} ms` })
+            return { ...result, provider: offer.peer, bid: offer.bid, explain }
           } catch (err) {
             note({ peer: offer.peer.toString(), fate: 'failed', detail: (err as Error).message })
             // After output has reached the user, switching providers would mix two runs: fail instead.
@@ -128,7 +137,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
     }
   }
 
-  async function award (offer: Offer, payload: Uint8Array, options: LeaseOptions, onDelivered: () => void): Promise<Omit<LeaseResult, 'provider' | 'explain'>> {
+  async function award (offer: Offer, payload: Uint8Array, options: LeaseOptions, onDelivered: () => void): Promise<Omit<LeaseResult, 'provider' | 'bid' | 'explain'>> {
     const { lp, order, bid } = offer
     const wall = AbortSignal.any([AbortSignal.timeout(order.limits.wallMs + BID_TTL_MS + LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
     await lp.write(encodeFrame({ type: 'award', bytes: await signAward(init.privateKey, order, bid, payload) }), { signal: wall })

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { freemem } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
@@ -17,9 +18,9 @@ import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
 import { chargedPrice, maxJobPrice } from './pricing.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { DeclineReason, Frame, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
+import type { Connectivity, DeclineReason, Frame, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
 import type { JobPolicy, SandboxRunner } from '../sandbox/index.ts'
-import type { PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:provider')
 
@@ -32,6 +33,11 @@ export interface ProviderServiceInit {
   maxConcurrentJobs: number
   /** The same job policy the runner enforces (maximum limits). */
   jobPolicy?: JobPolicy
+  /**
+   * Host memory kept free for everything else on the machine (default 256 MiB): an order whose memory
+   * limit does not fit in what is free beyond it is declined as `overloaded`.
+   */
+  memoryReserveBytes?: number
 }
 
 export interface ProviderService {
@@ -48,8 +54,33 @@ class UnexpectedFrameError extends ClawnodeError {
   }
 }
 
+/** How long the provider waits for a ping when it measures the round trip to a consumer for a bid. */
+export const RTT_PING_TIMEOUT_MS = 2_000
+export const DEFAULT_MEMORY_RESERVE_BYTES = 256 * 1024 * 1024
+
+/** A relayed connection carries the relay's limits, or a /p2p-circuit address. */
+export function connectivityOf (connection: Connection): Connectivity {
+  return connection.limits !== undefined || connection.remoteAddr.getComponents().some(c => c.name === 'p2p-circuit') ? 'relayed' : 'direct'
+}
+
 export function createProviderService (init: ProviderServiceInit): ProviderService {
   const { node } = init
+  const reserve = init.memoryReserveBytes ?? DEFAULT_MEMORY_RESERVE_BYTES
+  // One measured round trip per connection (libp2p's connection monitor refreshes connection.rtt later).
+  const rtts = new WeakMap<Connection, Promise<number>>()
+  const rttOf = async (connection: Connection): Promise<number> => {
+    if (connection.rtt !== undefined) return Math.round(connection.rtt)
+    let measured = rtts.get(connection)
+    if (measured === undefined) {
+      const ping = node.libp2p.services.ping as { ping: (peer: PeerId, options: { signal: AbortSignal }) => Promise<number> }
+      measured = ping.ping(connection.remotePeer, { signal: AbortSignal.timeout(RTT_PING_TIMEOUT_MS) }).catch((err: unknown) => {
+        log('could not measure the round trip to %p: %e', connection.remotePeer, err)
+        return RTT_PING_TIMEOUT_MS
+      })
+      rtts.set(connection, measured)
+    }
+    return await measured
+  }
   const guard = createReplayGuard()
   let running = 0
   let done = 0
@@ -67,10 +98,12 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     }
     if (price > order.maxPrice) return 'price-below-minimum'
     if (running >= init.maxConcurrentJobs) return 'busy'
+    // A free slot, but the host itself has no room for the job's memory right now.
+    if (freemem() - reserve < order.limits.memoryMb * 1024 * 1024) return 'overloaded'
     return undefined
   }
 
-  const serve = async (stream: Stream): Promise<void> => {
+  const serve = async (stream: Stream, connection: Connection): Promise<void> => {
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
     const send = async (frame: Frame): Promise<void> => { await lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }
     const expect = async <T extends Frame['type']>(type: T, timeoutMs: number): Promise<Extract<Frame, { type: T }>> => {
@@ -79,6 +112,8 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       return frame as Extract<Frame, { type: T }>
     }
 
+    // The round trip is measured while the order is read and judged.
+    const rtt = rttOf(connection)
     const order = await openOrder((await expect('order', LEASE_STEP_TIMEOUT_MS)).bytes, { self: node.peerId, guard })
     const quote = maxJobPrice(order.limits, init.prices)
     const reason = await decide(order, quote)
@@ -88,7 +123,9 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       await stream.close()
       return
     }
-    const { bytes: bidBytes, bidId } = await signBid(init.privateKey, order, { price: quote, estimatedStartMs: Date.now(), ttlMs: BID_TTL_MS, connectivity: 'direct', rttMs: 0 })
+    const connectivity = connectivityOf(connection)
+    const rttMs = await rtt
+    const { bytes: bidBytes, bidId } = await signBid(init.privateKey, order, { price: quote, estimatedStartMs: Date.now(), ttlMs: BID_TTL_MS, connectivity, rttMs })
     // The slot is held from the bid until the award comes or the bid lapses.
     running++
     try {
@@ -133,7 +170,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         digest.update(Buffer.from(artifact.sha256, 'hex'))
       }
       const status: ReceiptStatus = result.status === 'rejected' ? 'failed' : result.status
-      const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity: 'direct' as const, rttMs: 0 }
+      const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity, rttMs }
       const receipt = await signReceipt(init.privateKey, order, bid, {
         status,
         usage: { wallMs: result.usage.wallMs, cpuMs: result.usage.cpuMs, peakMemoryBytes: result.usage.peakMemoryBytes, exitCode: result.usage.exitCode, oomKilled: result.usage.oomKilled, bytesOut: result.usage.bytesOut },
@@ -155,9 +192,9 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     get running () { return running },
     get done () { return done },
     async start () {
-      await node.libp2p.handle(TASK_PROTOCOL, (stream) => {
+      await node.libp2p.handle(TASK_PROTOCOL, (stream, connection) => {
         streams.add(stream)
-        const p = serve(stream).catch(async (err: unknown) => {
+        const p = serve(stream, connection).catch(async (err: unknown) => {
           log('lease stream failed: %e', err)
           // Tell the peer what went wrong when the stream still works, then close only this stream.
           try {

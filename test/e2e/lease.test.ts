@@ -4,6 +4,7 @@
  * cheapest bid wins, the job's output and artifact come back, and both sides verify the receipt.
  */
 import { readFile } from 'node:fs/promises'
+import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -17,7 +18,7 @@ import type { SandboxRunner } from '../../sandbox/index.ts'
 import { bounded, tempDir, testImage } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner }
-interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, full: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: ReturnType<typeof createConsumer> }
+interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, full: Provider, tight: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: ReturnType<typeof createConsumer> }
 const s = suite<Ctx>('lease', {} as Ctx)
 
 const capsFor = (image: string, perCpuSecond: number, maxConcurrentJobs: number): Capabilities => ({
@@ -25,7 +26,7 @@ const capsFor = (image: string, perCpuSecond: number, maxConcurrentJobs: number)
   prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond, perGbSecond: 0 }, maxConcurrentJobs
 })
 
-async function provider (bootstrap: string[], perCpuSecond: number, maxConcurrentJobs: number): Promise<Provider> {
+async function provider (bootstrap: string[], perCpuSecond: number, maxConcurrentJobs: number, memoryReserveBytes?: number): Promise<Provider> {
   const dataDir = await tempDir()
   const image = testImage()
   await allowImage(dataDir, image)
@@ -35,7 +36,7 @@ async function provider (bootstrap: string[], perCpuSecond: number, maxConcurren
   const capabilities = capsFor(image, perCpuSecond, maxConcurrentJobs)
   const runner = createSandboxRunner({ dataDir, policy: { maxLimits: { memoryMb: 1024 } } })
   await runner.start()
-  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs, jobPolicy: { maxLimits: { memoryMb: 1024 } } })
+  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs, jobPolicy: { maxLimits: { memoryMb: 1024 } }, ...(memoryReserveBytes === undefined ? {} : { memoryReserveBytes }) })
   await p.start()
   const caps = createCapsService({ node, privateKey, capabilities })
   await caps.start()
@@ -49,6 +50,8 @@ s.before(async (ctx) => {
   ctx.cheap = await provider(boot, 10, 2)
   ctx.dear = await provider(boot, 50, 2)
   ctx.full = await provider(boot, 1, 0)
+  // Free slots, but it keeps all of the host's memory for itself: every order is too big for it now.
+  ctx.tight = await provider(boot, 2, 2, totalmem())
   const dir = await tempDir()
   ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
   await ctx.consumerNode.start()
@@ -59,13 +62,13 @@ s.before(async (ctx) => {
   // Wait until all three providers can be discovered.
   for (let i = 0; i < 60; i++) {
     const found = await ctx.consumerCaps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })
-    if (found.length >= 3) break
+    if (found.length >= 4) break
     await new Promise(resolve => setTimeout(resolve, 250))
   }
 })
 
 s.after(async (ctx) => {
-  for (const p of [ctx.cheap, ctx.dear, ctx.full]) {
+  for (const p of [ctx.cheap, ctx.dear, ctx.full, ctx.tight]) {
     await p?.caps.stop(); await p?.provider.stop(); await p?.runner.stop(); await p?.node.stop()
   }
   await ctx.consumerCaps?.stop()
@@ -79,7 +82,7 @@ s('the cheapest bid wins; output, artifact and a receipt both sides verify come 
   const explain: ExplainEntry[] = []
   const result = await ctx.consumer.lease({
     version: 1, image: testImage(), argv: ['sh', '-c', 'cat; echo leased > /out/note.txt'], stdin: { text: 'over the network\n' }, limits: { wallMs: 10_000, cpus: 1 }
-  }, { maxPrice: 10_000_000, fanout: 3, artifactsDir, onOutput: (_s, d) => { stdout += Buffer.from(d).toString() }, onExplain: (e) => { explain.push(e) } })
+  }, { maxPrice: 10_000_000, fanout: 4, artifactsDir, onOutput: (_s, d) => { stdout += Buffer.from(d).toString() }, onExplain: (e) => { explain.push(e) } })
   assert.ok(result.provider.equals(ctx.cheap.node.peerId), `chose ${result.provider.toString()}`)
   assert.is(stdout, 'over the network\n')
   assert.is(await readFile(join(artifactsDir, 'note.txt'), 'utf8'), 'leased\n')
@@ -91,6 +94,11 @@ s('the cheapest bid wins; output, artifact and a receipt both sides verify come 
   assert.is(fates[ctx.cheap.node.peerId.toString()], 'chosen')
   assert.is(fates[ctx.dear.node.peerId.toString()], 'outbid')
   assert.is(fates[ctx.full.node.peerId.toString()], 'declined:busy')
+  assert.is(fates[ctx.tight.node.peerId.toString()], 'declined:overloaded')
+  // The bid says how the provider is reached and the round trip it measured: direct, on loopback.
+  assert.is(result.bid.connectivity, 'direct')
+  assert.ok(Number.isInteger(result.bid.rttMs) && result.bid.rttMs >= 0 && result.bid.rttMs < 1000, `rtt ${result.bid.rttMs}`)
+  assert.match(explain.find(e => e.fate === 'chosen')?.detail ?? '', /direct, rtt \d+ ms/)
   // The provider keeps the countersigned receipt in the job's run directory once the ack is checked.
   for (let i = 0; i < 100 && ctx.cheap.provider.done < 1; i++) await new Promise(resolve => setTimeout(resolve, 50))
   assert.is(ctx.cheap.provider.done, 1)
@@ -112,8 +120,12 @@ s('an order whose limits a provider refuses is declined for policy before any bi
   }
   const declined = explain.filter(e => e.fate === 'declined')
   assert.ok(declined.length >= 2, JSON.stringify(explain))
-  for (const e of declined) assert.ok(['policy', 'busy'].includes(e.detail), e.detail)
+  for (const e of declined) assert.ok(['policy', 'busy', 'overloaded'].includes(e.detail), e.detail)
   assert.ok(declined.some(e => e.detail === 'policy'))
+  // Orders go to the 3 providers advertising the lowest prices (the default fanout); the dearest waits.
+  const dear = explain.find(e => e.peer === ctx.dear.node.peerId.toString())
+  assert.is(dear?.fate, 'skipped')
+  assert.match(dear?.detail ?? '', /orders went to the 3 cheapest/)
 }))
 
 s('a malformed message closes only its own stream; the provider goes on serving', bounded(60_000, async (ctx) => {
@@ -140,7 +152,7 @@ s('an oversized frame ends only its own stream: a lease on the same connection c
   const result = await leased
   assert.is(result.receipt.status, 'succeeded')
   // Every connection any node made stayed on loopback.
-  for (const n of [ctx.boot, ctx.cheap.node, ctx.dear.node, ctx.full.node, ctx.consumerNode]) {
+  for (const n of [ctx.boot, ctx.cheap.node, ctx.dear.node, ctx.full.node, ctx.tight.node, ctx.consumerNode]) {
     for (const c of n.libp2p.getConnections()) assert.match(String(c.remoteAddr), /^\/ip4\/127\.0\.0\.1\//)
   }
 }))
@@ -150,6 +162,7 @@ s('a provider shutting down cancels the running job and tells its consumer with 
   let stopping: Promise<void> | undefined
   const result = await ctx.consumer.lease({ version: 1, image: testImage(), argv: ['sh', '-c', 'echo started; sleep 30'], limits: { wallMs: 60_000, cpus: 1 } }, {
     maxPrice: 1_000_000_000,
+    fanout: 4,
     artifactsDir: await tempDir(),
     onOutput: (_s, d) => {
       stdout += Buffer.from(d).toString()
@@ -169,7 +182,7 @@ s('when the chosen provider fails before any output, the next bidder is awarded'
   const explain: ExplainEntry[] = []
   let stdout = ''
   const result = await ctx.consumer.lease({ version: 1, image: testImage(), argv: ['echo', 'second choice'], limits: { wallMs: 10_000, cpus: 1 } },
-    { maxPrice: 10_000_000, artifactsDir: await tempDir(), onOutput: (_s, d) => { stdout += Buffer.from(d).toString() }, onExplain: (e) => { explain.push(e) } })
+    { maxPrice: 10_000_000, fanout: 4, artifactsDir: await tempDir(), onOutput: (_s, d) => { stdout += Buffer.from(d).toString() }, onExplain: (e) => { explain.push(e) } })
   assert.ok(result.provider.equals(ctx.dear.node.peerId))
   assert.is(stdout, 'second choice\n')
   const cheap = explain.find(e => e.peer === ctx.cheap.node.peerId.toString())
