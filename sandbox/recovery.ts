@@ -3,7 +3,7 @@
  * runner finds those whose process is gone and writes their `result.json` as failed, so every run
  * directory ends with a result that parses.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClawnodeError } from '../protocol/index.ts'
 import { writeFileAtomic } from './atomic-file.ts'
@@ -22,6 +22,9 @@ export class RunInterruptedError extends ClawnodeError {
   }
 }
 
+/** Run directories are assembled under this prefix (plus `<jobId>.<pid>`) and renamed into place. */
+export const STAGING_PREFIX = '.staging-'
+
 /** Writes a failed result for every interrupted run; returns how many there were. */
 export async function recoverInterruptedRuns (runsDir: string, runtime: string): Promise<number> {
   let names: string[]
@@ -29,6 +32,11 @@ export async function recoverInterruptedRuns (runsDir: string, runtime: string):
   let recovered = 0
   for (const jobId of names) {
     const dir = join(runsDir, jobId)
+    if (jobId.startsWith(STAGING_PREFIX)) {
+      // A run directory still being assembled when its process died: no run started from it.
+      if (!processAlive(Number(jobId.slice(jobId.lastIndexOf('.') + 1)))) await rm(dir, { recursive: true, force: true })
+      continue
+    }
     const has = async (f: string): Promise<boolean> => await stat(join(dir, f)).then(() => true, () => false)
     if (await has('result.json') || !(await has('request.json'))) continue
     const pid = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => ''))

@@ -5,8 +5,8 @@
  * rejection included, ends in a `result.json` that parses.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { createWriteStream, existsSync } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { logger } from '@libp2p/logger'
@@ -25,7 +25,7 @@ import { runJobProcess } from './job-process.ts'
 import { resolveKeeper } from './keeper.ts'
 import { createWarmPool } from './pool.ts'
 import { createSandbox, profileOf, removeLeftoverSandboxes } from './sandbox.ts'
-import { recoverInterruptedRuns } from './recovery.ts'
+import { recoverInterruptedRuns, STAGING_PREFIX } from './recovery.ts'
 import { emptyUsage } from './result.ts'
 import type { Docker } from './docker.ts'
 import type { OutputStream } from './demux.ts'
@@ -200,18 +200,24 @@ export function createSandboxRunner (init: SandboxRunnerInit): SandboxRunner {
     if (!JOB_ID.test(jobId)) throw new InvalidJobIdError(jobId, 'is not a valid job id')
     const dir = runDir(jobId)
     await mkdir(join(dataDir, 'runs'), { recursive: true, mode: 0o700 })
-    // Not recursive: a run directory belongs to exactly one run.
+    if (existsSync(dir)) throw new InvalidJobIdError(jobId, 'was already used by another job')
+    // The run directory appears whole (pid, request, folders) by a rename, so a crash at any moment
+    // leaves either nothing or a run that recovery can record. The pid marks the run as ours while it
+    // lasts. A directory belongs to exactly one run: the rename fails if another run took the id.
+    const staging = join(dataDir, 'runs', `${STAGING_PREFIX}${jobId}.${process.pid}`)
+    await rm(staging, { recursive: true, force: true })
+    await mkdir(join(staging, 'logs'), { recursive: true })
+    await mkdir(join(staging, 'artifacts'))
+    await writeFileAtomic(join(staging, 'pid'), String(process.pid))
+    await writeFileAtomic(join(staging, 'request.json'), JSON.stringify(spec, null, 2) + '\n')
     try {
-      await mkdir(dir)
+      await rename(staging, dir)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InvalidJobIdError(jobId, 'was already used by another job')
+      await rm(staging, { recursive: true, force: true })
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST' || code === 'ENOTEMPTY') throw new InvalidJobIdError(jobId, 'was already used by another job')
       throw err
     }
-    await mkdir(join(dir, 'logs'))
-    await mkdir(join(dir, 'artifacts'))
-    // The pid marks the run as ours while it lasts; a crash leaves it behind for recovery.
-    await writeFileAtomic(join(dir, 'pid'), String(process.pid))
-    await writeFileAtomic(join(dir, 'request.json'), JSON.stringify(spec, null, 2) + '\n')
     const startedAt = new Date().toISOString()
     const controller = new AbortController()
     running.add(controller)
