@@ -1,5 +1,10 @@
 /**
- * Bootstrap, circuit-relay and STUN pieces for peers behind NAT. Filled in by the libp2p issue; the
- * layer exists now so that imports run one way from the start.
+ * The bootstrap layer: the pieces a bootstrap node offers peers behind NAT. A bounded circuit-relay v2
+ * server (to reach them, and to carry the signalling of direct WebRTC connections) and a STUN server
+ * (so each learns the address its NAT gives it). `clawnode bootstrap` (node/cli) composes them with a
+ * DHT server.
  */
-export const BOOTSTRAP_LAYER = 'bootstrap'
+export * from './constants.ts'
+export { RELAY_SERVER_INIT, relayServer, relayReservations } from './relay.ts'
+export { createStunServer, parseBindingRequest, bindingSuccess, parseBindingSuccess, StunServerError, STUN_MAGIC_COOKIE } from './stun.ts'
+export type { StunServer, StunServerInit } from './stun.ts'

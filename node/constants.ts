@@ -15,6 +15,8 @@ export const INBOUND_CONNECTION_RATE = 1000
 /** Provider defaults: jobs at once, and prices in millicredits (the product's default: 1 credit per token). */
 export const DEFAULT_MAX_CONCURRENT_JOBS = 2
 export const DEFAULT_PRICES = { per1kInputTokens: 1_000_000, per1kOutputTokens: 1_000_000, perCpuSecond: 1000, perGbSecond: 100 }
+/** How long a lease keeps looking for providers while its node's DHT routing table fills. */
+export const LEASE_DISCOVERY_WINDOW_MS = 20_000
 /** How often `clawnode start` prints its status line. */
 export const STATUS_INTERVAL_MS = 10_000
 

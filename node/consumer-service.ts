@@ -41,6 +41,11 @@ export interface LeaseOptions {
   signal?: AbortSignal
   onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void
   onExplain?: (entry: ExplainEntry) => void
+  /**
+   * Keep looking this long while discovery finds nobody (a node that just joined has an empty routing
+   * table); 0 (the default) asks the DHT once.
+   */
+  discoveryWindowMs?: number
 }
 
 export interface LeaseResult {
@@ -57,15 +62,23 @@ interface Offer { peer: PeerId, stream: Stream, lp: ReturnType<typeof lpStream>,
 
 /** Verified capability records are reused this long (never past their own expiry). */
 export const RECORD_CACHE_MS = 30_000
+/** Pause between discoveries that found nobody, inside a lease's discovery window. */
+export const DISCOVERY_RETRY_MS = 300
 
 export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, caps: CapsService }): { lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult> } {
   const self = init.node.peerId
   const cache = new Map<string, { at: number, records: Awaited<ReturnType<CapsService['discover']>> }>()
-  const discover = async (image: string, signal?: AbortSignal): Promise<Awaited<ReturnType<CapsService['discover']>>> => {
+  const discover = async (image: string, signal?: AbortSignal, windowMs = 0): Promise<Awaited<ReturnType<CapsService['discover']>>> => {
     const now = Date.now()
     const hit = cache.get(image)
     if (hit !== undefined && now - hit.at < RECORD_CACHE_MS && hit.records.length > 0 && hit.records.every(r => r.expiresAtMs > now)) return hit.records
-    const records = await init.caps.discover({ kind: 'image', image }, signal === undefined ? {} : { signal })
+    const until = now + windowMs
+    let records = await init.caps.discover({ kind: 'image', image }, signal === undefined ? {} : { signal })
+    // Bounded by the window: one DHT query at a time, a pause between them.
+    while (records.length === 0 && Date.now() < until && signal?.aborted !== true) {
+      await new Promise(resolve => setTimeout(resolve, DISCOVERY_RETRY_MS))
+      records = await init.caps.discover({ kind: 'image', image }, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, until - Date.now())), ...(signal === undefined ? [] : [signal])]) }).catch(() => [])
+    }
     // Bounded: one entry per image asked for, the oldest dropped past 64.
     if (cache.size >= 64) cache.delete(cache.keys().next().value as string)
     cache.set(image, { at: now, records })
@@ -78,7 +91,11 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
       const explain: ExplainEntry[] = []
       const note = (e: ExplainEntry): void => { explain.push(e); options.onExplain?.(e) }
       const limits: LeaseLimits = job.limits
-      const records = await discover(job.image, options.signal)
+      const records = (await discover(job.image, options.signal, options.discoveryWindowMs)).filter(r => {
+        // A node that also provides finds itself: it does not lease from itself.
+        if (r.peerId.equals(self)) { note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'this node itself' }); return false }
+        return true
+      })
       const capable = records.filter(r => {
         const ok = r.images.includes(job.image) && r.runtimes.includes('gvisor')
         if (!ok) note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'its record lacks the image or gVisor' })
@@ -179,5 +196,21 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
         throw new Error(`unexpected ${frame.type} during the result`)
       }
     }
+  }
+}
+
+/** The plain-data summary of a lease, as `clawnode lease --json` prints it and the control API sends it. */
+export function leaseSummary (result: LeaseResult, artifactsDir: string): Record<string, unknown> {
+  const r = result.receipt
+  return {
+    provider: result.provider.toString(),
+    status: r.status,
+    usage: r.usage,
+    price: r.price,
+    connectivity: result.bid.connectivity,
+    rttMs: result.bid.rttMs,
+    artifacts: result.artifacts,
+    artifactsDir,
+    receipt: Buffer.from(result.receiptBytes).toString('base64')
   }
 }

@@ -8,7 +8,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
@@ -16,10 +16,12 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
+import { relayServer } from '../bootstrap/index.ts'
 import { createAddressPolicy } from './address-policy.ts'
 import { DEFAULT_ADDRESS_POLICY, DEFAULT_DHT_MODE, DEFAULT_LISTEN, DEFAULT_RECORD_TTL_MS, DHT_PROTOCOL, INBOUND_CONNECTION_RATE } from './constants.ts'
 import { createNodeDatastore } from './datastore.ts'
 import { loadOrCreatePeerKey } from './identity.ts'
+import { holdStrayErrorGuard } from './stray-errors.ts'
 import type { AddressPolicy } from './address-policy.ts'
 import type { NetworkConfig } from './config.ts'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -35,7 +37,7 @@ type RtcConfig = NonNullable<NonNullable<Parameters<typeof webRTC>[0]>['rtcConfi
 export interface ClawNodeInit {
   dataDir: string
   network?: NetworkConfig
-  /** Run the circuit-relay server (bootstrap operators). */
+  /** Run the circuit-relay server (bootstrap operators), bounded by the bootstrap layer's relay limits. */
   relayServer?: boolean
   /**
    * How long provider records this node stores for others stay valid (default: the capability record
@@ -113,11 +115,12 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
         // half of it. (Our own are republished by the capability service, so the threshold is small.)
         reprovide: { validity: ttlMs, interval: Math.max(1000, Math.floor(ttlMs / 2)), threshold: Math.floor(ttlMs / 4) }
       }),
-      ...(init.relayServer === true ? { relay: circuitRelayServer() } : {})
+      ...(init.relayServer === true ? { relay: relayServer() } : {})
     }
   })
 
   let started = false
+  let releaseGuard = (): void => {}
   return {
     peerId: libp2p.peerId,
     libp2p: libp2p as unknown as Libp2p<ClawNodeServices>,
@@ -125,6 +128,8 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
     getMultiaddrs: () => libp2p.getMultiaddrs(),
     async start () {
       if (started) return
+      // While the node runs, errors its dependencies leave unhandled are logged, not fatal.
+      releaseGuard = holdStrayErrorGuard()
       await store.open()
       await libp2p.start()
       started = true
@@ -140,6 +145,7 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
         const { cleanup } = await import('node-datachannel')
         cleanup()
       }
+      releaseGuard()
       log('node %p stopped', libp2p.peerId)
     }
   }

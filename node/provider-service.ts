@@ -58,9 +58,13 @@ class UnexpectedFrameError extends ClawnodeError {
 export const RTT_PING_TIMEOUT_MS = 2_000
 export const DEFAULT_MEMORY_RESERVE_BYTES = 256 * 1024 * 1024
 
-/** A relayed connection carries the relay's limits, or a /p2p-circuit address. */
+/**
+ * Relayed: libp2p marks the connection as not direct, or the relay put limits on it. (Not judged by the
+ * address: a WebRTC connection signalled through a relay keeps a /p2p-circuit address on the dialling
+ * side, yet its packets go peer to peer.)
+ */
 export function connectivityOf (connection: Connection): Connectivity {
-  return connection.limits !== undefined || connection.remoteAddr.getComponents().some(c => c.name === 'p2p-circuit') ? 'relayed' : 'direct'
+  return !connection.direct || connection.limits !== undefined ? 'relayed' : 'direct'
 }
 
 export function createProviderService (init: ProviderServiceInit): ProviderService {

@@ -2,13 +2,15 @@
  * Shared test helpers: a time bound for every test that waits on I/O (uvu has no per-test timeout),
  * the offline-built test image, temporary data dirs, a CLI runner, and a check for leftover sandboxes.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDocker, SANDBOX_LABEL } from '../sandbox/index.ts'
 import type { Docker } from '../sandbox/index.ts'
+import type { ChildProcess } from 'node:child_process'
 
 export const ROOT = join(import.meta.dirname, '..')
 
@@ -77,4 +79,34 @@ export async function rejectsWith (p: Promise<unknown>, name: string): Promise<v
     return
   }
   throw new Error(`expected ${name}, but it resolved`)
+}
+
+export interface StartedNode { child: ChildProcess, peerId: string, addrs: string[], keys: string[], data: string }
+
+/**
+ * Starts `clawnode start --json` as a real process (a fresh data dir that allows the test image, unless
+ * one is given) and waits for its `started` event.
+ */
+export async function startNode (extra: string[] = [], options: { data?: string, config?: unknown } = {}): Promise<StartedNode> {
+  const data = options.data ?? await tempDir()
+  await cli(['images', 'allow', testImage(), '--data', data])
+  if (options.config !== undefined) await writeFile(join(data, 'config.json'), JSON.stringify(options.config))
+  const child = spawn(process.execPath, [join(ROOT, 'node', 'cli', 'bin.js'), 'start', '--json', '--data', data, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const first = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    lines.once('line', (line) => { try { resolve(JSON.parse(line) as Record<string, unknown>) } catch (err) { reject(err) } })
+    child.once('exit', (code) => { reject(new Error(`clawnode start exited with ${code}: ${stderr}`)) })
+  })
+  if (first.event !== 'started') throw new Error(`clawnode start said ${JSON.stringify(first)} first`)
+  return { child, data, peerId: first.peerId as string, addrs: first.addrs as string[], keys: first.keys as string[] }
+}
+
+/** Ctrl-C for a started node; resolves with its exit code (at once if it already exited). */
+export async function stopNode (p: StartedNode, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode
+  const exited = new Promise<number | null>(resolve => p.child.once('exit', (code) => { resolve(code) }))
+  p.child.kill(signal)
+  return await exited
 }

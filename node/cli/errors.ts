@@ -10,6 +10,14 @@ export class UsageError extends ClawnodeError {
   }
 }
 
+/** The user interrupted the command (Ctrl-C, SIGTERM) and it stopped what it was doing. */
+export class CancelledError extends ClawnodeError {
+  static override name = 'CancelledError'
+  constructor (signal: string, cause?: unknown) {
+    super(`Cancelled by ${signal}`, { cause, hint: 'Nothing more runs for this command; run it again to retry.' })
+  }
+}
+
 export const EXIT = {
   ok: 0,
   failure: 1,
@@ -31,7 +39,7 @@ export interface ErrorSink {
 }
 
 export function reportError (err: unknown, sink: ErrorSink): number {
-  const code = err instanceof UsageError ? EXIT.usage : err instanceof ClawnodeError ? EXIT.failure : EXIT.internal
+  const code = err instanceof UsageError ? EXIT.usage : err instanceof CancelledError ? EXIT.cancelled : err instanceof ClawnodeError ? EXIT.failure : EXIT.internal
   const data = serializeError(err)
   if (sink.json) {
     sink.stdout(JSON.stringify({ ok: false, error: data }) + '\n')

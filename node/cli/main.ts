@@ -4,7 +4,7 @@
  */
 import { resolveDataDir } from '../data-dir.ts'
 import { clawnodeVersion } from '../version.ts'
-import { EXIT, UsageError, reportError } from './errors.ts'
+import { CancelledError, EXIT, UsageError, reportError } from './errors.ts'
 import type { CliContext } from './context.ts'
 
 export interface Command {
@@ -16,6 +16,8 @@ export interface Command {
 const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
   start: { summary: 'Run a provider node: join the network, advertise, answer and run leases, until Ctrl-C', load: async () => await import('./commands/start.ts') },
   lease: { summary: 'Buy a container job on the network and stream its result', load: async () => await import('./commands/lease.ts') },
+  bootstrap: { summary: 'Run a bootstrap node: DHT server, circuit relay and STUN for peers behind NAT, until Ctrl-C', load: async () => await import('./commands/bootstrap.ts') },
+  status: { summary: 'Show the running node\'s peer id, addresses, peers and jobs', load: async () => await import('./commands/status.ts') },
   peers: { summary: 'List the peers the running node is connected to', load: async () => await import('./commands/peers.ts') },
   id: { summary: 'Print this node\'s peer id (the key is made on first use)', load: async () => await import('./commands/id.ts') },
   caps: { summary: 'Show what this node advertises, and under which DHT keys', load: async () => await import('./commands/caps.ts') },
@@ -69,8 +71,10 @@ export async function main (argv: string[]): Promise<number> {
       return EXIT.ok
     }
     const controller = new AbortController()
+    let interruptedBy = ''
     const onSignal = (sig: NodeJS.Signals): void => {
       if (controller.signal.aborted) process.exit(EXIT.cancelled)
+      interruptedBy = sig
       stderr(`\n${sig}: cancelling (press Ctrl-C again to quit at once)\n`)
       controller.abort(new Error(`interrupted by ${sig}`))
     }
@@ -79,6 +83,10 @@ export async function main (argv: string[]): Promise<number> {
     try {
       const ctx: CliContext = { dataDir: resolveDataDir(dataFlag(args)), json, stdout, stderr, signal: controller.signal }
       return await command.run(ctx, args)
+    } catch (err) {
+      // Whatever a cancelled command failed with, the cause was the interruption.
+      if (controller.signal.aborted) throw new CancelledError(interruptedBy, err)
+      throw err
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)

@@ -4,37 +4,14 @@
  * image; Ctrl-C stops each cleanly. `clawnode id` and `clawnode caps` agree with what start announces.
  */
 import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createCapsService, createClawNode, createConsumer, loadOrCreatePeerKey } from '../../node/index.ts'
-import type { ChildProcess } from 'node:child_process'
-import { bounded, cli, ROOT, tempDir, testImage } from '../helpers.ts'
+import { bounded, cli, ROOT, startNode as start, stopNode as stop, tempDir, testImage } from '../helpers.ts'
 
-interface Started { child: ChildProcess, peerId: string, addrs: string[], keys: string[], data: string }
-
-async function start (extra: string[] = []): Promise<Started> {
-  const data = await tempDir()
-  await cli(['images', 'allow', testImage(), '--data', data])
-  const child = spawn(process.execPath, [`${ROOT}/node/cli/bin.js`, 'start', '--json', '--data', data, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-  const first = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    lines.once('line', (line) => { try { resolve(JSON.parse(line) as Record<string, unknown>) } catch (err) { reject(err) } })
-    child.once('exit', (code) => { reject(new Error(`clawnode start exited with ${code}: ${stderr}`)) })
-  })
-  assert.is(first.event, 'started')
-  return { child, data, peerId: first.peerId as string, addrs: first.addrs as string[], keys: first.keys as string[] }
-}
-
-async function stop (p: Started): Promise<number | null> {
-  const exited = new Promise<number | null>(resolve => p.child.once('exit', (code) => { resolve(code) }))
-  p.child.kill('SIGINT')
-  return await exited
-}
-
-test('two providers started with clawnode start are discovered by their capabilities and serve a lease; Ctrl-C stops them', bounded(90_000, async () => {
+test('two providers started with clawnode start are discovered by their capabilities and serve a lease; Ctrl-C stops them', bounded(150_000, async () => {
   const a = await start()
   const b = await start(['--bootstrap', a.addrs[0] ?? ''])
   const consumerDir = await tempDir()
@@ -71,6 +48,34 @@ test('two providers started with clawnode start are discovered by their capabili
     assert.is(summary.status, 'succeeded')
     assert.equal(summary.artifacts.map(x => x.path), ['x.txt'])
     assert.ok(summary.explain.some(e => e.fate === 'chosen'))
+
+    // With `clawnode start` running on the same data dir, `clawnode lease` goes through that node (which
+    // does not lease from itself): output streams back as produced, the summary names the other provider.
+    const through = await cli(['lease', '--image', testImage(), '--explain', '--data', a.data, '--', 'sh', '-c', 'echo through the node; echo art > /out/y.txt'], { timeoutMs: 60_000 })
+    assert.is(through.code, 0, through.stderr)
+    assert.is(through.stdout, 'through the node\n')
+    assert.match(through.stderr, /leasing through the running node/)
+    assert.not.match(through.stderr, new RegExp(`chosen\\s+${a.peerId}`))
+    assert.match(through.stderr, new RegExp(`✓ succeeded on ${b.peerId} \\(direct, rtt \\d+ ms`))
+    const throughJson = await cli(['lease', '--image', testImage(), '--json', '--data', a.data, '--out', join(a.data, 'got'), '--', 'sh', '-c', 'echo art > /out/y.txt'], { timeoutMs: 60_000 })
+    assert.is(throughJson.code, 0, throughJson.stderr)
+    assert.is((JSON.parse(throughJson.stdout) as { provider: string }).provider, b.peerId)
+    assert.is(await readFile(join(a.data, 'got', 'y.txt'), 'utf8'), 'art\n')
+
+    // Ctrl-C on such a lease cancels it on the running node, and the provider's job ends.
+    const interrupted = spawn(process.execPath, [`${ROOT}/node/cli/bin.js`, 'lease', '--image', testImage(), '--data', a.data, '--', 'sh', '-c', 'echo begun; sleep 30'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>(resolve => interrupted.once('exit', (code) => { resolve(code) }))
+    await new Promise<void>((resolve) => { interrupted.stdout?.on('data', (c: Buffer) => { if (c.toString().includes('begun')) resolve() }) })
+    const cancelledAt = Date.now()
+    interrupted.kill('SIGINT')
+    assert.is(await exited, 130)
+    let running = 1
+    for (let i = 0; i < 100 && running > 0; i++) {
+      running = (JSON.parse((await cli(['status', '--json', '--data', b.data])).stdout) as { jobsRunning: number }).jobsRunning
+      if (running > 0) await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    assert.is(running, 0)
+    assert.ok(Date.now() - cancelledAt < 15_000, 'the provider\'s job ended well before its 30 s sleep')
 
     // The running node answers on its control socket: b is among a's peers.
     const peers = JSON.parse((await cli(['peers', '--json', '--data', a.data])).stdout) as { peers: Array<{ peerId: string }> }

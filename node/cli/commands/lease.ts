@@ -2,9 +2,11 @@ import { open } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createCapsService } from '../../caps-service.ts'
 import { loadConfig } from '../../config.ts'
-import { createConsumer } from '../../consumer-service.ts'
+import { createConsumer, leaseSummary } from '../../consumer-service.ts'
+import { controlRequest, controlStream, NoRunningNodeError } from '../../control.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
+import { LEASE_DISCOVERY_WINDOW_MS } from '../../constants.ts'
 import { createClawNode } from '../../libp2p.ts'
 import { clawnodeVersion } from '../../version.ts'
 import { MAX_SPEC_BYTES } from '../../../sandbox/index.ts'
@@ -12,11 +14,10 @@ import { parseCommandArgs } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import type { ExplainEntry } from '../../consumer-service.ts'
 import type { NetworkConfig } from '../../config.ts'
+import type { CliContext } from '../context.ts'
 import type { Command } from '../main.ts'
 
 const STATUS_EXIT: Record<string, number> = { succeeded: EXIT.ok, failed: EXIT.failure, timeout: EXIT.timeout, cancelled: EXIT.cancelled }
-/** How long a short-lived consumer keeps looking for providers while it joins the DHT. */
-const DISCOVERY_WINDOW_MS = 20_000
 const DEFAULT_MAX_PRICE = 1_000_000
 
 export const command: Command = {
@@ -24,7 +25,10 @@ export const command: Command = {
   usage: 'clawnode lease --image <image-id> [options] -- <cmd> [args…]\n' +
     '       clawnode lease --spec <job.json> [options]\n\n' +
     'Options: --bootstrap <multiaddr>… (else the config\'s), --max-price <millicredits> (default 1000000),\n' +
-    '         --out <dir> (artifacts; default <data>/leases/<time>), --explain (each provider\'s fate), --json',
+    '         --out <dir> (artifacts; default <data>/leases/<time>), --explain (each provider\'s fate), --json,\n' +
+    '         --standalone (use a short-lived node even when `clawnode start` runs with this --data)\n\n' +
+    'With a running `clawnode start` on the same --data, the lease goes through it (its network, its\n' +
+    'identity, its cached records); otherwise a short-lived consumer node joins the network for it.',
   async run (ctx, args) {
     const { values, positionals } = parseCommandArgs(args, {
       image: { type: 'string' },
@@ -32,7 +36,8 @@ export const command: Command = {
       bootstrap: { type: 'string', multiple: true },
       'max-price': { type: 'string' },
       out: { type: 'string' },
-      explain: { type: 'boolean' }
+      explain: { type: 'boolean' },
+      standalone: { type: 'boolean' }
     })
     let spec: unknown
     if (values.spec !== undefined) {
@@ -50,53 +55,90 @@ export const command: Command = {
     if (!Number.isSafeInteger(maxPrice) || maxPrice < 0) throw new UsageError('--max-price must be a whole number of millicredits')
     await ensureDataDir(ctx.dataDir)
     const config = await loadConfig(ctx.dataDir)
-    const network: NetworkConfig = { ...config.network, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }
     const artifactsDir = resolve(values.out ?? join(ctx.dataDir, 'leases', new Date().toISOString().replace(/[:.]/g, '-')))
-
-    // A short-lived consumer node with this data dir's identity; it advertises nothing.
-    const node = await createClawNode({ dataDir: ctx.dataDir, network })
-    const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
-    const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
     const explain: ExplainEntry[] = []
+    const onExplain = (e: ExplainEntry): void => { explain.push(e); if (values.explain === true && !ctx.json) ctx.stderr(`  ${e.fate.padEnd(11)} ${e.peer}  ${e.detail}\n`) }
+    const onOutput = ctx.json ? undefined : (stream: 'stdout' | 'stderr', data: Uint8Array): void => { (stream === 'stdout' ? process.stdout : process.stderr).write(data) }
+    const request = { spec, maxPrice, artifactsDir }
+    let summary: Record<string, unknown>
     try {
-      await node.start()
-      await caps.start()
-      if (!ctx.json) ctx.stderr(`▸ consumer ${node.peerId.toString()} looking for providers…\n`)
-      const consumer = createConsumer({ node, privateKey, caps })
-      const image = (spec as { image?: unknown }).image
-      // Right after start the DHT is still filling: keep looking for a while before giving up.
-      const deadline = Date.now() + DISCOVERY_WINDOW_MS
-      while (typeof image === 'string' && Date.now() < deadline) {
-        const found = await caps.discover({ kind: 'image', image }, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(5_000)]), limit: 1 })
-        if (found.length > 0) break
-        await new Promise(resolve => setTimeout(resolve, 300))
-      }
-      const result = await consumer.lease(spec, {
-        maxPrice,
-        artifactsDir,
-        signal: ctx.signal,
-        onExplain: (e) => { explain.push(e); if (values.explain === true && !ctx.json) ctx.stderr(`  ${e.fate.padEnd(11)} ${e.peer}  ${e.detail}\n`) },
-        ...(ctx.json ? {} : { onOutput: (stream, data) => { (stream === 'stdout' ? process.stdout : process.stderr).write(data) } })
-      })
-      const r = result.receipt
-      if (ctx.json) {
-        ctx.stdout(JSON.stringify({ provider: result.provider.toString(), status: r.status, usage: r.usage, price: r.price, artifacts: result.artifacts, artifactsDir, ...(values.explain === true ? { explain } : {}) }, null, 2) + '\n')
+      if (values.standalone !== true && await nodeIsRunning(ctx.dataDir)) {
+        if (values.bootstrap !== undefined && !ctx.json) ctx.stderr('▸ --bootstrap is ignored: the running node\'s network is used (or pass --standalone)\n')
+        if (!ctx.json) ctx.stderr('▸ leasing through the running node\n')
+        summary = await leaseThroughNode(ctx.dataDir, request, { signal: ctx.signal, onExplain, ...(onOutput === undefined ? {} : { onOutput }) })
       } else {
-        ctx.stderr([
-          '',
-          `${r.status === 'succeeded' ? '✓' : '✗'} ${r.status} on ${result.provider.toString()} (receipt verified and countersigned)`,
-          `  usage: wall ${r.usage.wallMs} ms, cpu ${r.usage.cpuMs} ms, exit code ${r.usage.exitCode ?? 'none'}; charged ${r.price} millicredits`,
-          ...result.artifacts.map(a => `  artifact ${join(artifactsDir, a.path)} sha256:${a.sha256}`),
-          ''
-        ].join('\n'))
+        const network: NetworkConfig = { ...config.network, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }
+        summary = await leaseStandalone(ctx, network, request, { onExplain, ...(onOutput === undefined ? {} : { onOutput }) })
       }
-      return STATUS_EXIT[r.status] ?? EXIT.failure
     } catch (err) {
       if (values.explain === true && ctx.json) ctx.stdout(JSON.stringify({ explain }, null, 2) + '\n')
       throw err
-    } finally {
-      await caps.stop().catch(() => {})
-      await node.stop().catch(() => {})
     }
+    const usage = summary.usage as { wallMs: number, cpuMs: number, exitCode: number | null }
+    const artifacts = summary.artifacts as Array<{ path: string, sha256: string }>
+    const { receipt: _receipt, ...shown } = summary
+    if (ctx.json) {
+      ctx.stdout(JSON.stringify({ ...shown, ...(values.explain === true ? { explain } : {}) }, null, 2) + '\n')
+    } else {
+      ctx.stderr([
+        '',
+        `${summary.status === 'succeeded' ? '✓' : '✗'} ${String(summary.status)} on ${String(summary.provider)} (${String(summary.connectivity)}, rtt ${String(summary.rttMs)} ms; receipt verified and countersigned)`,
+        `  usage: wall ${usage.wallMs} ms, cpu ${usage.cpuMs} ms, exit code ${usage.exitCode ?? 'none'}; charged ${String(summary.price)} millicredits`,
+        ...artifacts.map(a => `  artifact ${join(artifactsDir, a.path)} sha256:${a.sha256}`),
+        ''
+      ].join('\n'))
+    }
+    return STATUS_EXIT[String(summary.status)] ?? EXIT.failure
+  }
+}
+
+interface LeaseRequest { spec: unknown, maxPrice: number, artifactsDir: string }
+interface LeaseCallbacks { onExplain: (e: ExplainEntry) => void, onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void }
+
+async function nodeIsRunning (dataDir: string): Promise<boolean> {
+  try {
+    await controlRequest(dataDir, '/status')
+    return true
+  } catch (err) {
+    if (err instanceof NoRunningNodeError) return false
+    throw err
+  }
+}
+
+/** The running node leases; its events (explain, output) stream back over the control socket. */
+async function leaseThroughNode (dataDir: string, request: LeaseRequest, cb: LeaseCallbacks & { signal: AbortSignal }): Promise<Record<string, unknown>> {
+  const events = controlStream(dataDir, '/lease', request, { signal: cb.signal })
+  for (;;) {
+    const next = await events.next()
+    if (next.done === true) return next.value
+    const event = next.value
+    if (event.type === 'explain') cb.onExplain(event as unknown as ExplainEntry)
+    else if (event.type === 'output') cb.onOutput?.(event.stream === 'stderr' ? 'stderr' : 'stdout', Buffer.from(String(event.data), 'base64'))
+  }
+}
+
+/** A short-lived consumer node with this data dir's identity; it advertises nothing. */
+async function leaseStandalone (ctx: CliContext, network: NetworkConfig, request: LeaseRequest, cb: LeaseCallbacks): Promise<Record<string, unknown>> {
+  const node = await createClawNode({ dataDir: ctx.dataDir, network })
+  const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
+  const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
+  try {
+    await node.start()
+    await caps.start()
+    if (!ctx.json) ctx.stderr(`▸ consumer ${node.peerId.toString()} looking for providers…\n`)
+    const consumer = createConsumer({ node, privateKey, caps })
+    const result = await consumer.lease(request.spec, {
+      maxPrice: request.maxPrice,
+      artifactsDir: request.artifactsDir,
+      signal: ctx.signal,
+      // Right after start the DHT is still filling: keep looking for a while before giving up.
+      discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS,
+      onExplain: cb.onExplain,
+      ...(cb.onOutput === undefined ? {} : { onOutput: cb.onOutput })
+    })
+    return leaseSummary(result, request.artifactsDir)
+  } finally {
+    await caps.stop().catch(() => {})
+    await node.stop().catch(() => {})
   }
 }

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { createCapsService } from '../../caps-service.ts'
 import { createProviderService } from '../../provider-service.ts'
@@ -5,14 +6,15 @@ import { startControlServer } from '../../control.ts'
 import type { ControlServer } from '../../control.ts'
 import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig, runnerInit } from '../../config.ts'
-import { STATUS_INTERVAL_MS } from '../../constants.ts'
+import { LEASE_DISCOVERY_WINDOW_MS, STATUS_INTERVAL_MS } from '../../constants.ts'
+import { createConsumer, leaseSummary } from '../../consumer-service.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { createClawNode } from '../../libp2p.ts'
 import { createSandboxRunner } from '../../../sandbox/index.ts'
 import { parseCommandArgs } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
-import type { NetworkConfig } from '../../config.ts'
+import { NETWORK_OPTIONS, networkFromFlags } from '../network-flags.ts'
 import type { Command } from '../main.ts'
 
 const log = logger('clawnode:start')
@@ -23,32 +25,14 @@ export const command: Command = {
     '                      [--address-policy loopback|test-net|any] [--json] [--data <dir>]\n\n' +
     'Flags override the config file\'s network section. With --json, events are JSON lines on stdout.',
   async run (ctx, args) {
-    const { values } = parseCommandArgs(args, {
-      bootstrap: { type: 'string', multiple: true },
-      listen: { type: 'string', multiple: true },
-      'dht-mode': { type: 'string' },
-      'address-policy': { type: 'string' }
-    })
-    const mode = values['dht-mode']
-    if (mode !== undefined && mode !== 'server' && mode !== 'client' && mode !== 'auto') throw new UsageError('--dht-mode must be server, client or auto')
-    const dhtMode: NetworkConfig['dhtMode'] = mode
+    const { values } = parseCommandArgs(args, NETWORK_OPTIONS)
     await ensureDataDir(ctx.dataDir)
     const config = await loadConfig(ctx.dataDir)
-    const network: NetworkConfig = {
-      ...config.network,
-      ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }),
-      ...(values.listen === undefined ? {} : { listen: values.listen }),
-      ...(dhtMode === undefined ? {} : { dhtMode }),
-      ...(values['address-policy'] === undefined ? {} : { addressPolicy: values['address-policy'] })
-    }
+    const network = networkFromFlags(config.network, values)
     const emit = (event: string, data: Record<string, unknown>, human: string): void => {
       if (ctx.json) ctx.stdout(JSON.stringify({ event, ...data }) + '\n')
       else ctx.stderr(human)
     }
-
-    // A node must survive errors its dependencies raise outside any await of ours: log, keep serving.
-    const onStray = (err: unknown): void => { log.error('error inside a dependency (ignored): %e', err) }
-    process.on('unhandledRejection', onStray)
 
     const runner = createSandboxRunner(runnerInit(ctx.dataDir, config.sandbox, { pool: true }))
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
@@ -56,6 +40,7 @@ export const command: Command = {
     const caps = await detectCapabilities(ctx.dataDir, config)
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
+    const consumer = createConsumer({ node, privateKey, caps: service })
     const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }) })
     let status: NodeJS.Timeout | undefined
     let control: ControlServer | undefined
@@ -68,6 +53,20 @@ export const command: Command = {
         '/status': () => ({ peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), peers: node.libp2p.getPeers().length, jobsRunning: provider.running, jobsDone: provider.done }),
         '/peers': () => ({ peers: node.libp2p.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addrs: [String(c.remoteAddr)] })) }),
         '/caps': () => ({ capabilities: caps, keys: service.keys() })
+      }, {
+        // `clawnode lease` from the same user: the node's consumer leases; events stream back.
+        '/lease': async (body, io) => {
+          const request = parseLeaseRequest(body)
+          const result = await consumer.lease(request.spec, {
+            maxPrice: request.maxPrice,
+            artifactsDir: request.artifactsDir,
+            signal: AbortSignal.any([io.signal, ctx.signal]),
+            discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS,
+            onExplain: (e) => { io.send({ type: 'explain', ...e }) },
+            onOutput: (stream, data) => { io.send({ type: 'output', stream, data: Buffer.from(data).toString('base64') }) }
+          })
+          return leaseSummary(result, request.artifactsDir)
+        }
       })
       const addrs = node.getMultiaddrs().map(String)
       emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys() }, [
@@ -94,9 +93,17 @@ export const command: Command = {
       await runner.stop().catch((err: unknown) => { log.error('%e', err) })
       await provider.stop().catch((err: unknown) => { log.error('%e', err) })
       await node.stop().catch((err: unknown) => { log.error('%e', err) })
-      process.off('unhandledRejection', onStray)
     }
     emit('stopped', {}, '✓ stopped\n')
     return EXIT.ok
   }
+}
+
+/** The body of a control `/lease` request, checked: the node acts on it for whoever holds the socket. */
+function parseLeaseRequest (body: unknown): { spec: unknown, maxPrice: number, artifactsDir: string } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+  if (typeof b.spec !== 'object' || b.spec === null) throw new UsageError('the lease request has no job spec')
+  if (typeof b.maxPrice !== 'number' || !Number.isSafeInteger(b.maxPrice) || b.maxPrice < 0) throw new UsageError('the lease request\'s maxPrice must be a whole number of millicredits')
+  if (typeof b.artifactsDir !== 'string' || !isAbsolute(b.artifactsDir)) throw new UsageError('the lease request\'s artifactsDir must be an absolute path')
+  return { spec: b.spec, maxPrice: b.maxPrice, artifactsDir: b.artifactsDir }
 }
