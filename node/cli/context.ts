@@ -30,3 +30,19 @@ export function parseCommandArgs<O extends Options> (args: string[], options: O)
     throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''))
   }
 }
+
+/** Events of a long-running command: a JSON line on stdout with --json, else the human text on stderr. */
+export function eventWriter (ctx: CliContext): (event: string, data: Record<string, unknown>, human: string) => void {
+  return (event, data, human) => {
+    if (ctx.json) ctx.stdout(JSON.stringify({ event, ...data }) + '\n')
+    else ctx.stderr(human)
+  }
+}
+
+/** Resolves when the command is interrupted (Ctrl-C, SIGTERM): how long-running commands wait. */
+export async function untilAborted (signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    signal.addEventListener('abort', () => { resolve() }, { once: true })
+  })
+}

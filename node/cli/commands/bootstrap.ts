@@ -14,7 +14,7 @@ import { DEFAULT_LISTEN, STATUS_INTERVAL_MS } from '../../constants.ts'
 import { startControlServer } from '../../control.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { createClawNode } from '../../libp2p.ts'
-import { parseCommandArgs } from '../context.ts'
+import { eventWriter, parseCommandArgs, untilAborted } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import { NETWORK_OPTIONS, networkFromFlags } from '../network-flags.ts'
 import type { StunServer } from '../../../bootstrap/index.ts'
@@ -62,10 +62,7 @@ export const command: Command = {
     const config = await loadConfig(ctx.dataDir)
     // A bootstrap node is where others find the DHT: always a server.
     const network = { ...networkFromFlags(config.network, values), dhtMode: 'server' as const }
-    const emit = (event: string, data: Record<string, unknown>, human: string): void => {
-      if (ctx.json) ctx.stdout(JSON.stringify({ event, ...data }) + '\n')
-      else ctx.stderr(human)
-    }
+    const emit = eventWriter(ctx)
 
     const node = await createClawNode({ dataDir: ctx.dataDir, network, relayServer: true })
     const stun: StunServer | undefined = port === undefined ? undefined : createStunServer({ hosts: listenHosts(network.listen ?? DEFAULT_LISTEN), port, allowsIp: node.policy.allowsIp })
@@ -113,10 +110,7 @@ export const command: Command = {
         const reservations = relay().reservations.size
         emit('status', { peers, reservations, stunAnswered: stun?.answered ?? 0 }, `▸ peers ${peers} · relay reservations ${reservations} · STUN answers ${stun?.answered ?? 0}\n`)
       }, STATUS_INTERVAL_MS)
-      await new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve()
-        ctx.signal.addEventListener('abort', () => { resolve() }, { once: true })
-      })
+      await untilAborted(ctx.signal)
     } finally {
       clearInterval(status)
       await control?.close().catch((err: unknown) => { log.error('%e', err) })

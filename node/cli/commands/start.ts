@@ -12,7 +12,7 @@ import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { createClawNode } from '../../libp2p.ts'
 import { createSandboxRunner } from '../../../sandbox/index.ts'
-import { parseCommandArgs } from '../context.ts'
+import { eventWriter, parseCommandArgs, untilAborted } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import { NETWORK_OPTIONS, networkFromFlags } from '../network-flags.ts'
 import type { Command } from '../main.ts'
@@ -29,10 +29,7 @@ export const command: Command = {
     await ensureDataDir(ctx.dataDir)
     const config = await loadConfig(ctx.dataDir)
     const network = networkFromFlags(config.network, values)
-    const emit = (event: string, data: Record<string, unknown>, human: string): void => {
-      if (ctx.json) ctx.stdout(JSON.stringify({ event, ...data }) + '\n')
-      else ctx.stderr(human)
-    }
+    const emit = eventWriter(ctx)
 
     const runner = createSandboxRunner(runnerInit(ctx.dataDir, config.sandbox, { pool: true }))
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
@@ -80,10 +77,7 @@ export const command: Command = {
         const peers = node.libp2p.getPeers().length
         emit('status', { peers, jobsRunning: provider.running, jobsDone: provider.done }, `▸ peers ${peers} · jobs running ${provider.running} · jobs done ${provider.done}\n`)
       }, STATUS_INTERVAL_MS)
-      await new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve()
-        ctx.signal.addEventListener('abort', () => { resolve() }, { once: true })
-      })
+      await untilAborted(ctx.signal)
     } finally {
       clearInterval(status)
       await control?.close().catch((err: unknown) => { log.error('%e', err) })
