@@ -60,6 +60,9 @@ export interface LeaseResult {
 
 interface Offer { peer: PeerId, stream: Stream, lp: ReturnType<typeof lpStream>, order: OrderInfo, bid: BidInfo }
 
+/** An error as explain shows it: its name (the kind of failure) and message. */
+const describe = (err: unknown): string => err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+
 /** Verified capability records are reused this long (never past their own expiry). */
 export const RECORD_CACHE_MS = 30_000
 /** Pause between discoveries that found nobody, inside a lease's discovery window. */
@@ -126,7 +129,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
           offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }) })
         } catch (err) {
           stream?.abort(err as Error)
-          note({ peer: peer.toString(), fate: 'unreachable', detail: (err as Error).message })
+          note({ peer: peer.toString(), fate: 'unreachable', detail: describe(err) })
         }
       }))
       // Price first; at the same price a direct connection beats a relayed one, then the shorter round trip.
@@ -141,7 +144,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
             for (const other of offers) if (other !== offer && !explain.some(e => e.peer === other.peer.toString())) note({ peer: other.peer.toString(), fate: 'outbid', detail: `price ${other.bid.price}, ${other.bid.connectivity}, rtt ${other.bid.rttMs} ms` })
             return { ...result, provider: offer.peer, bid: offer.bid, explain }
           } catch (err) {
-            note({ peer: offer.peer.toString(), fate: 'failed', detail: (err as Error).message })
+            note({ peer: offer.peer.toString(), fate: 'failed', detail: describe(err) })
             // After output has reached the user, switching providers would mix two runs: fail instead.
             if (delivered || options.signal?.aborted === true) throw err
             log('provider %p failed before any output; awarding the next bidder', offer.peer)

@@ -11,14 +11,14 @@ import * as assert from 'uvu/assert'
 import { createCapsService, createClawNode, createConsumer, createProviderService, loadOrCreatePeerKey, maxJobPrice } from '../../node/index.ts'
 import { allowImage, createSandboxRunner, DEFAULT_LIMITS } from '../../sandbox/index.ts'
 import type { CapsService, ClawNode, ExplainEntry, ProviderService } from '../../node/index.ts'
-import { decodeFrame, TASK_PROTOCOL } from '../../protocol/index.ts'
-import type { Capabilities } from '../../protocol/index.ts'
+import { createReplayGuard, decodeFrame, encodeFrame, inputDigest, MAX_FRAME_BYTES, openBid, openOrder, signAward, signBid, signOrder, TASK_PROTOCOL } from '../../protocol/index.ts'
+import type { Capabilities, Frame } from '../../protocol/index.ts'
 import { lpStream } from '@libp2p/utils'
 import type { SandboxRunner } from '../../sandbox/index.ts'
 import { bounded, tempDir, testImage } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner }
-interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, full: Provider, tight: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: ReturnType<typeof createConsumer> }
+interface Ctx { consumerDir: string, boot: ClawNode, cheap: Provider, dear: Provider, full: Provider, tight: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: ReturnType<typeof createConsumer> }
 const s = suite<Ctx>('lease', {} as Ctx)
 
 const capsFor = (image: string, perCpuSecond: number, maxConcurrentJobs: number): Capabilities => ({
@@ -53,6 +53,7 @@ s.before(async (ctx) => {
   // Free slots, but it keeps all of the host's memory for itself: every order is too big for it now.
   ctx.tight = await provider(boot, 2, 2, totalmem())
   const dir = await tempDir()
+  ctx.consumerDir = dir
   ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
   await ctx.consumerNode.start()
   const privateKey = await loadOrCreatePeerKey(dir)
@@ -154,6 +155,79 @@ s('an oversized frame ends only its own stream: a lease on the same connection c
   // Every connection any node made stayed on loopback.
   for (const n of [ctx.boot, ctx.cheap.node, ctx.dear.node, ctx.full.node, ctx.tight.node, ctx.consumerNode]) {
     for (const c of n.libp2p.getConnections()) assert.match(String(c.remoteAddr), /^\/ip4\/127\.0\.0\.1\//)
+  }
+}))
+
+s('hostile messages over the network get named errors; provider and consumer go on serving', bounded(120_000, async (ctx) => {
+  const key = await loadOrCreatePeerKey(ctx.consumerDir)
+  const limits = { ...DEFAULT_LIMITS, wallMs: 5_000, cpus: 1 }
+  const payload = new TextEncoder().encode(JSON.stringify({ version: 1, image: testImage(), argv: ['true'], limits }))
+  const exchange = async (frames: Uint8Array[]): Promise<Frame> => {
+    const stream = await ctx.consumerNode.libp2p.dialProtocol(ctx.dear.node.peerId, TASK_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    let answer: Frame | undefined
+    for (const bytes of frames) {
+      await lp.write(bytes, { signal: AbortSignal.timeout(5_000) })
+      answer = decodeFrame((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray())
+      if (answer.type === 'error') break
+    }
+    stream.abort(new Error('done'))
+    return answer as Frame
+  }
+  const order = async (deadlineMs = Date.now() + 60_000): Promise<{ bytes: Uint8Array, orderId: Uint8Array }> =>
+    await signOrder(key, { provider: ctx.dear.node.peerId, kind: 'container', image: testImage(), limits, payload, maxPrice: 1_000_000_000, deadlineMs })
+  const errorName = (f: Frame): string => f.type === 'error' ? f.name : `a ${f.type} frame`
+
+  // An expired order.
+  assert.is(errorName(await exchange([encodeFrame({ type: 'order', bytes: (await order(Date.now() - 60_000)).bytes })])), 'RecordExpiredError')
+  // The same order twice: the second is a replay.
+  const once = await order()
+  assert.is((await exchange([encodeFrame({ type: 'order', bytes: once.bytes })])).type, 'bid')
+  assert.is(errorName(await exchange([encodeFrame({ type: 'order', bytes: once.bytes })])), 'ReplayError')
+  // An award made for another order (and its bid), sent after a fresh order's bid.
+  const first = await order()
+  const bidFrame = await exchange([encodeFrame({ type: 'order', bytes: first.bytes })])
+  assert.is(bidFrame.type, 'bid')
+  const firstOrder = { orderId: first.orderId, consumer: ctx.consumerNode.peerId, provider: ctx.dear.node.peerId, kind: 'container' as const, image: testImage(), model: '', limits, inputDigest: inputDigest(payload), maxPrice: 1_000_000_000, deadlineMs: 0 }
+  const staleAward = await signAward(key, firstOrder, await openBid((bidFrame as { bytes: Uint8Array }).bytes, { order: firstOrder }), payload)
+  const answer = await exchange([encodeFrame({ type: 'order', bytes: (await order()).bytes }), encodeFrame({ type: 'award', bytes: staleAward })])
+  assert.match(errorName(answer), /OrderMismatchError|PeerMismatchError/)
+
+  // A provider that forges its bids' signatures: the consumer names the error and leases elsewhere.
+  const liarDir = await tempDir()
+  await allowImage(liarDir, testImage())
+  const liar = await createClawNode({ dataDir: liarDir, network: { bootstrap: ctx.boot.getMultiaddrs().map(String) } })
+  await liar.start()
+  const liarKey = await loadOrCreatePeerKey(liarDir)
+  await liar.libp2p.handle(TASK_PROTOCOL, async (stream) => {
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const frame = decodeFrame((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray())
+    if (frame.type !== 'order') return
+    const opened = await openOrder(frame.bytes, { self: liar.peerId, guard: createReplayGuard() })
+    const { bytes } = await signBid(liarKey, opened, { price: 1, estimatedStartMs: Date.now(), ttlMs: 30_000, connectivity: 'direct', rttMs: 0 })
+    const forged = Uint8Array.from(bytes)
+    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 0xff
+    await lp.write(encodeFrame({ type: 'bid', bytes: forged }), { signal: AbortSignal.timeout(5_000) })
+  })
+  const liarCaps = createCapsService({ node: liar, privateKey: liarKey, capabilities: capsFor(testImage(), 0, 4) })
+  await liarCaps.start()
+  try {
+    for (let i = 0; i < 60; i++) {
+      const found = await ctx.consumerCaps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })
+      if (found.some(r => r.peerId.equals(liar.peerId))) break
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    const explain: ExplainEntry[] = []
+    const fresh = createConsumer({ node: ctx.consumerNode, privateKey: key, caps: ctx.consumerCaps })
+    const result = await fresh.lease({ version: 1, image: testImage(), argv: ['echo', 'honest'], limits: { wallMs: 10_000, cpus: 1 } }, { maxPrice: 10_000_000, fanout: 5, artifactsDir: await tempDir(), onExplain: (e) => { explain.push(e) } })
+    assert.is(result.receipt.status, 'succeeded')
+    assert.not.ok(result.provider.equals(liar.peerId))
+    const lie = explain.find(e => e.peer === liar.peerId.toString())
+    assert.is(lie?.fate, 'unreachable')
+    assert.match(lie?.detail ?? '', /InvalidSignatureError/)
+  } finally {
+    await liarCaps.stop()
+    await liar.stop()
   }
 }))
 
