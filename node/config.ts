@@ -35,6 +35,12 @@ export interface NetworkConfig {
   iceServers?: IceServer[]
   /** A preset ("loopback", "test-net", "any") or CIDR ranges the node may dial and announce. */
   addressPolicy?: string | string[]
+  /**
+   * Reserve a slot on a circuit relay (listen on /p2p-circuit), so that peers reach this node behind
+   * NAT. Default: on, except under a loopback-only policy (nobody there is behind NAT) and on a relay
+   * server. A node looking for a relay random-walks the DHT until it holds a reservation.
+   */
+  relayReservation?: boolean
 }
 
 export interface ProviderConfig {
@@ -141,7 +147,7 @@ function parseNetwork (path: string, value: unknown): NetworkConfig {
   const n = value as Record<string, unknown>
   const out: NetworkConfig = {}
   for (const key of Object.keys(n)) {
-    if (!['listen', 'bootstrap', 'dhtMode', 'iceServers', 'addressPolicy'].includes(key)) throw new ConfigError(path, `network.${key}`, 'is not a known key')
+    if (!['listen', 'bootstrap', 'dhtMode', 'iceServers', 'addressPolicy', 'relayReservation'].includes(key)) throw new ConfigError(path, `network.${key}`, 'is not a known key')
   }
   if (n.listen !== undefined) out.listen = stringList(path, 'network.listen', n.listen)
   if (n.bootstrap !== undefined) out.bootstrap = stringList(path, 'network.bootstrap', n.bootstrap)
@@ -157,6 +163,10 @@ function parseNetwork (path: string, value: unknown): NetworkConfig {
       if (!urlsOk) throw new ConfigError(path, `network.iceServers[${i}].urls`, 'must be a URL or a list of URLs (stun:… or turn:…)')
       return e as unknown as IceServer
     })
+  }
+  if (n.relayReservation !== undefined) {
+    if (typeof n.relayReservation !== 'boolean') throw new ConfigError(path, 'network.relayReservation', 'must be true or false')
+    out.relayReservation = n.relayReservation
   }
   if (n.addressPolicy !== undefined) {
     if (typeof n.addressPolicy === 'string') out.addressPolicy = n.addressPolicy

@@ -9,6 +9,11 @@ export const DEFAULT_ADDRESS_POLICY = 'loopback'
 export const DEFAULT_DHT_MODE = 'auto'
 /** The DHT runs on our own protocol id, apart from the public IPFS DHT. */
 export const DHT_PROTOCOL = '/clawnode/kad/1.0.0'
+/**
+ * Largest yamux receive window per stream (yamux's default grows to 16 MiB). A stream whose reader
+ * pauses still receives up to the window, and libp2p resets a stream holding over 4 MiB unread.
+ */
+export const YAMUX_MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
 /** js-libp2p accepts 5 inbound connections per address per second by default; many nodes share loopback. */
 export const INBOUND_CONNECTION_RATE = 1000
 

@@ -18,7 +18,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import { relayServer } from '../bootstrap/index.ts'
 import { createAddressPolicy } from './address-policy.ts'
-import { DEFAULT_ADDRESS_POLICY, DEFAULT_DHT_MODE, DEFAULT_LISTEN, DEFAULT_RECORD_TTL_MS, DHT_PROTOCOL, INBOUND_CONNECTION_RATE } from './constants.ts'
+import { DEFAULT_ADDRESS_POLICY, DEFAULT_DHT_MODE, DEFAULT_LISTEN, DEFAULT_RECORD_TTL_MS, DHT_PROTOCOL, INBOUND_CONNECTION_RATE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.ts'
 import { createNodeDatastore } from './datastore.ts'
 import { loadOrCreatePeerKey } from './identity.ts'
 import { holdStrayErrorGuard } from './stray-errors.ts'
@@ -55,6 +55,8 @@ export interface ClawNode {
   readonly peerId: PeerId
   readonly libp2p: Libp2p<ClawNodeServices>
   readonly policy: AddressPolicy
+  /** Whether the node reserves a slot on a circuit relay (listens on /p2p-circuit). */
+  readonly relayReservation: boolean
   getMultiaddrs: () => Multiaddr[]
   start: () => Promise<void>
   stop: () => Promise<void>
@@ -74,6 +76,10 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
   const privateKey = await loadOrCreatePeerKey(init.dataDir)
   const store = createNodeDatastore(join(init.dataDir, 'datastore'))
   const onlyLoopback = policy.ranges.every(r => r.startsWith('127.') || r === '::1/128')
+  // Listening on /p2p-circuit makes libp2p look for a relay until it holds a reservation, walking the
+  // DHT at random meanwhile: a node with no relay to find burned a CPU core doing so. Only nodes that
+  // may sit behind NAT look, and never a relay itself.
+  const reserveRelay = network.relayReservation ?? (!onlyLoopback && init.relayServer !== true)
   const keep = <T extends { multiaddrs: Multiaddr[] }>(peer: T): T => ({ ...peer, multiaddrs: peer.multiaddrs.filter(policy.allows) })
 
   const libp2p = await createLibp2p({
@@ -81,7 +87,7 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
     privateKey,
     datastore: store.datastore,
     addresses: {
-      listen: [...(network.listen ?? DEFAULT_LISTEN), '/p2p-circuit', '/webrtc'],
+      listen: [...(network.listen ?? DEFAULT_LISTEN), ...(reserveRelay ? ['/p2p-circuit'] : []), '/webrtc'],
       announceFilter: (addrs) => addrs.filter(policy.allows)
     },
     connectionGater: {
@@ -97,7 +103,9 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
       webRTC({ rtcConfiguration: { iceServers: network.iceServers ?? [], ...(onlyLoopback ? { bindAddress: '127.0.0.1' } : {}) } as RtcConfig })
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // A paused stream (a reader applying backpressure) still takes in what the peer's window allows,
+    // and more than 4 MiB buffered resets the stream: the window stays below that.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })],
     peerDiscovery: (network.bootstrap ?? []).length > 0 ? [bootstrap({ list: network.bootstrap ?? [], timeout: 100 })] : [],
     services: {
       identify: identify(),
@@ -125,6 +133,7 @@ export async function createClawNode (init: ClawNodeInit): Promise<ClawNode> {
     peerId: libp2p.peerId,
     libp2p: libp2p as unknown as Libp2p<ClawNodeServices>,
     policy,
+    relayReservation: reserveRelay,
     getMultiaddrs: () => libp2p.getMultiaddrs(),
     async start () {
       if (started) return

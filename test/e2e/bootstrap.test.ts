@@ -51,7 +51,7 @@ test('clawnode bootstrap serves the DHT, relay reservations and STUN until Ctrl-
   const lines = createInterface({ input: child.stdout })
   const events: Array<Record<string, unknown>> = []
   lines.on('line', (line) => { events.push(JSON.parse(line) as Record<string, unknown>) })
-  const node = await createClawNode({ dataDir: await tempDir(), network: { addressPolicy: 'loopback' } })
+  const node = await createClawNode({ dataDir: await tempDir(), network: { addressPolicy: 'loopback', relayReservation: true } })
   try {
     const started = await waitFor('the started event', 20_000, async () => events.find(e => e.event === 'started') ?? (child.exitCode === null ? undefined : Promise.reject(new Error(stderr))))
     const addrs = started.addrs as string[]

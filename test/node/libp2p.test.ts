@@ -10,7 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { capabilityCid, capabilityKey, createClawNode, peerKeyPath } from '../../node/index.ts'
-import type { ClawNode } from '../../node/index.ts'
+import type { ClawNode, NetworkConfig } from '../../node/index.ts'
 import { bounded, tempDir } from '../helpers.ts'
 
 interface Ctx { boot: ClawNode, a: ClawNode, b: ClawNode, dirs: string[] }
@@ -50,7 +50,18 @@ s('nodes listen and announce on loopback only, with the DHT in server mode', bou
     assert.ok(addrs.length > 0)
     for (const a of addrs) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
     assert.is(n.libp2p.services.dht.getMode(), 'server')
+    // Nobody on loopback is behind NAT: no node looks for a relay (which walks the DHT without end).
+    assert.is(n.relayReservation, false)
   }
+}))
+
+s('a node reserves a relay slot only where it may be behind NAT, never as a relay, unless told', bounded(20_000, async () => {
+  const made = async (network: NetworkConfig, relayServer = false): Promise<boolean> => (await createClawNode({ dataDir: await tempDir(), network, relayServer })).relayReservation
+  assert.is(await made({ addressPolicy: 'test-net' }), true)
+  assert.is(await made({ addressPolicy: 'any' }), true)
+  assert.is(await made({ addressPolicy: 'test-net' }, true), false)
+  assert.is(await made({ addressPolicy: 'test-net', relayReservation: false }), false)
+  assert.is(await made({ addressPolicy: 'loopback', relayReservation: true }), true)
 }))
 
 s('two nodes that only know the bootstrap peer find each other through the DHT', bounded(30_000, async (ctx) => {
