@@ -8,16 +8,15 @@ import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
-import { lpStream } from '@libp2p/utils'
 import {
-  BID_TTL_MS, ClawnodeError, inputDigest, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
+  BID_TTL_MS, ClawnodeError, frameStream, inputDigest, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
 import { maxJobPrice } from './pricing.ts'
 import type { CapsService } from './caps-service.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { BidInfo, Frame, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
+import type { BidInfo, Frame, FrameStream, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
 import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:consumer')
@@ -58,7 +57,7 @@ export interface LeaseResult {
   explain: ExplainEntry[]
 }
 
-interface Offer { peer: PeerId, stream: Stream, lp: ReturnType<typeof lpStream>, order: OrderInfo, bid: BidInfo }
+interface Offer { peer: PeerId, stream: Stream, lp: FrameStream, order: OrderInfo, bid: BidInfo }
 
 /** An error as explain shows it: its name (the kind of failure) and message. */
 const describe = (err: unknown): string => err instanceof Error ? `${err.name}: ${err.message}` : String(err)
@@ -115,11 +114,11 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
         try {
           const signal = AbortSignal.any([AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
           stream = await init.node.libp2p.dialProtocol(peer, TASK_PROTOCOL, { signal })
-          const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+          const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
           const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: 'container', image: job.image, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000 })
           const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: 'container', image: job.image, model: '', limits, inputDigest: inputDigest(payload), maxPrice: options.maxPrice, deadlineMs: 0 }
           await lp.write(encodeFrame({ type: 'order', bytes }), { signal })
-          const answer = decodeFrame((await lp.read({ signal })).subarray())
+          const answer = decodeFrame(await lp.read({ signal }))
           if (answer.type === 'decline') {
             note({ peer: peer.toString(), fate: 'declined', detail: await openDecline(answer.bytes, { order }) })
             await stream.close().catch(() => {})
@@ -165,7 +164,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
     const artifacts: LeaseResult['artifacts'] = []
     const partial = new Map<string, Buffer[]>()
     for (;;) {
-      const frame: Frame = decodeFrame((await lp.read({ signal: wall })).subarray())
+      const frame: Frame = decodeFrame(await lp.read({ signal: wall }))
       if (frame.type === 'output') {
         onDelivered()
         digest.update(frame.data)

@@ -9,16 +9,15 @@ import { readFile } from 'node:fs/promises'
 import { freemem } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
-import { lpStream } from '@libp2p/utils'
 import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
-  encodeFrame, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+  encodeFrame, frameStream, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
 import { chargedPrice, maxJobPrice } from './pricing.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { Connectivity, DeclineReason, Frame, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
+import type { Connectivity, DeclineReason, Frame, FrameStream, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
 import type { JobPolicy, SandboxRunner } from '../sandbox/index.ts'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
@@ -107,11 +106,11 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     return undefined
   }
 
-  const serve = async (stream: Stream, connection: Connection): Promise<void> => {
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+  const serve = async (stream: Stream, connection: Connection, lp: FrameStream): Promise<void> => {
+    // Resolves at once unless the consumer reads slower than the job writes; then it waits, bounded.
     const send = async (frame: Frame): Promise<void> => { await lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }
     const expect = async <T extends Frame['type']>(type: T, timeoutMs: number): Promise<Extract<Frame, { type: T }>> => {
-      const frame = decodeFrame((await lp.read({ signal: AbortSignal.timeout(timeoutMs) })).subarray())
+      const frame = decodeFrame(await lp.read({ signal: AbortSignal.timeout(timeoutMs) }))
       if (frame.type !== type) throw new UnexpectedFrameError(type, frame.type)
       return frame as Extract<Frame, { type: T }>
     }
@@ -157,8 +156,8 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         signal: controller.signal,
         onOutput: (which, data) => {
           digest.update(data)
-          const chunk = Uint8Array.from(data)
-          sending = sending.then(async () => { await send({ type: 'output', stream: which, data: chunk }) }).catch((err: unknown) => { controller.abort(err) })
+          // (The runner hands over each chunk once and never reuses it: no copy needed.)
+          sending = sending.then(async () => { await send({ type: 'output', stream: which, data }) }).catch((err: unknown) => { controller.abort(err) })
         }
       })
       await sending
@@ -198,12 +197,13 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     async start () {
       await node.libp2p.handle(TASK_PROTOCOL, (stream, connection) => {
         streams.add(stream)
-        const p = serve(stream, connection).catch(async (err: unknown) => {
+        const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
+        const p = serve(stream, connection, lp).catch(async (err: unknown) => {
           log('lease stream failed: %e', err)
           // Tell the peer what went wrong when the stream still works, then close only this stream.
           try {
             const e = serializeError(err)
-            await lpStream(stream).write(encodeFrame({ type: 'error', name: e.name, message: e.message, retryable: e.retryable }), { signal: AbortSignal.timeout(1000) })
+            await lp.write(encodeFrame({ type: 'error', name: e.name, message: e.message, retryable: e.retryable }), { signal: AbortSignal.timeout(1000) })
             await stream.close({ signal: AbortSignal.timeout(1000) })
           } catch {
             stream.abort(err as Error)
