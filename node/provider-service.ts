@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
-  encodeFrame, frameStream, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+  encodeFrame, encodeOutputFrame, frameStream, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
@@ -157,7 +157,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         onOutput: (which, data) => {
           digest.update(data)
           // (The runner hands over each chunk once and never reuses it: no copy needed.)
-          sending = sending.then(async () => { await send({ type: 'output', stream: which, data }) }).catch((err: unknown) => { controller.abort(err) })
+          sending = sending.then(async () => { await lp.write(encodeOutputFrame(which, data), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }).catch((err: unknown) => { controller.abort(err) })
         }
       })
       await sending

@@ -33,7 +33,7 @@ export interface FrameStream {
    * Queues one frame; resolves at once unless too much is queued unsent. The bytes are queued as they
    * are, not copied: do not change them afterwards.
    */
-  write: (frame: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
+  write: (frame: Uint8Array | Uint8ArrayList, options?: { signal?: AbortSignal }) => Promise<void>
 }
 
 export function varintBytes (n: number): Uint8Array {

@@ -2,7 +2,9 @@
  * Frames of a /clawnode/task/1.0.0 stream: one LeaseFrame per length-prefixed message, exactly one
  * field set. Decoding names what arrived, so each side can insist on what it expects next.
  */
+import { Uint8ArrayList } from 'uint8arraylist'
 import { MalformedMessageError } from './errors.ts'
+import { varintBytes } from './frame-stream.ts'
 import { LeaseFrame } from './gen/lease.js'
 
 export type Frame =
@@ -54,4 +56,23 @@ export function decodeFrame (bytes: Uint8Array): Frame {
   if (f.error !== undefined) frames.push({ type: 'error', name: f.error.name.slice(0, 100), message: f.error.message.slice(0, 1000), retryable: f.error.retryable })
   if (frames.length !== 1) throw new MalformedMessageError('lease frame', `carries ${frames.length} messages, expected exactly one`)
   return frames[0] as Frame
+}
+
+const STREAM_NAMES = { stdout: new TextEncoder().encode('stdout'), stderr: new TextEncoder().encode('stderr') }
+
+/**
+ * The output frame `encodeFrame` makes, byte for byte, without copying the data: the protobuf header
+ * (LeaseFrame.output = OutputChunk { stream = 1, data = 2 }) in front of the caller's bytes. Output is
+ * the hot path of a lease; every other frame is small or rare.
+ */
+export function encodeOutputFrame (stream: 'stdout' | 'stderr', data: Uint8Array): Uint8ArrayList {
+  const name = STREAM_NAMES[stream]
+  const dataLength = varintBytes(data.byteLength)
+  const nameLength = varintBytes(name.byteLength)
+  // Field 5 (output) and field 1 (stream) and 2 (data), all length-delimited (wire type 2); like
+  // protons, an empty data field is left out.
+  const dataField = data.byteLength === 0 ? [] : [0x12, ...dataLength]
+  const inner = 1 + nameLength.byteLength + name.byteLength + dataField.length + data.byteLength
+  const header = Uint8Array.from([0x2a, ...varintBytes(inner), 0x0a, ...nameLength, ...name, ...dataField])
+  return new Uint8ArrayList(header, data)
 }

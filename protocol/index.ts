@@ -22,7 +22,7 @@ export {
 export type { OrderInfo, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'
 export { signReceipt, openReceipt, signReceiptAck, openReceiptAck } from './receipt.ts'
 export type { ReceiptInfo, ReceiptStatus, LeaseUsage } from './receipt.ts'
-export { encodeFrame, decodeFrame } from './frames.ts'
+export { encodeFrame, encodeOutputFrame, decodeFrame } from './frames.ts'
 export { frameStream, StreamEndedError, FRAME_HIGH_WATER_BYTES } from './frame-stream.ts'
 export type { FrameStream } from './frame-stream.ts'
 export type { Frame } from './frames.ts'

@@ -8,11 +8,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createConnection, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
-import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, decodeFrame, encodeFrame } from '../protocol/index.ts'
-import type { Frame } from '../protocol/index.ts'
-import { dialable, median, settle, startPeer, stopPeers } from './bench-net-worker.ts'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, decodeFrame, encodeFrame, encodeOutputFrame, frameStream } from '../protocol/index.ts'
+import type { Frame, FrameStream } from '../protocol/index.ts'
+import { dialable, median, startPeer, stopPeers, untilJoined } from './bench-net-worker.ts'
 import type { Stream } from '@libp2p/interface'
 
 export interface StreamsInit { transferBytes: number, rounds: number }
@@ -27,39 +27,38 @@ export interface StreamsReport {
   echoMiBps: Record<Case, number>
   /** CPU time (both ends, both directions) per MiB of payload echoed. */
   echoCpuMsPerMiB: Record<Case, number>
-  /** What the lease path does per MiB besides the stream itself, measured alone. */
-  leasePathCpuMsPerMiB: { sha256: number, copy: number, encodeFrame: number, decodeFrame: number }
+  /**
+   * What the lease path does per MiB besides the stream itself, measured alone: hashing (provider and
+   * consumer each), encoding and decoding an output frame, and the copy frameStream's read makes of a
+   * frame that spans two received chunks (no copy otherwise; on loopback data arrives in chunks of up to
+   * ~256 KiB, so about one 64 KiB frame in four or five spans two).
+   */
+  leasePathCpuMsPerMiB: { sha256: number, encodeFrame: number, reassemble: number, decodeFrame: number }
 }
 
 const CHUNK = 64 * 1024
 const MiB = 1024 * 1024
-/** Output frames a sender may have queued before it waits (the provider's runner never waits; memory here stays bounded). */
-const WINDOW = 64
 const TRANSFER_TIMEOUT_MS = 60_000
 const PROTO = { bareSink: '/clawnode/bench/bare-sink/1.0.0', bareEcho: '/clawnode/bench/bare-echo/1.0.0', leaseSink: '/clawnode/bench/lease-sink/1.0.0', leaseEcho: '/clawnode/bench/lease-echo/1.0.0' }
 const payload = randomBytes(CHUNK)
 
-type Lp = ReturnType<typeof lpStream>
-
 /**
- * The provider's output path (node/provider-service.ts): hash, copy, and chain a length-prefixed write
- * of an output frame. The provider's runner never waits on the chain; a sender here waits once
- * `window` frames are queued, so its memory stays bounded.
+ * The provider's output path (node/provider-service.ts): hash, then chain a frameStream write of an
+ * output frame (encodeOutputFrame: a protobuf header in front of the data as the runner handed it, no
+ * copy). The provider's runner does not wait on
+ * the chain; a sender here does, after each frame, which costs nothing while the stream keeps up (a
+ * write resolves at once unless over FRAME_HIGH_WATER_BYTES are queued unsent) and keeps its memory
+ * bounded when it does not.
  */
-function outputSender (lp: Lp, window: number): { push: (data: Uint8Array) => Promise<void>, finish: () => Promise<void> } {
+function outputSender (lp: FrameStream): { push: (data: Uint8Array) => Promise<void>, finish: () => Promise<void> } {
   const digest = createHash('sha256')
   const send = async (frame: Frame): Promise<void> => { await lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }
   let sending = Promise.resolve()
-  const queued: Array<Promise<void>> = []
   return {
     async push (data) {
       digest.update(data)
-      const chunk = Uint8Array.from(data)
-      sending = sending.then(async () => { await send({ type: 'output', stream: 'stdout', data: chunk }) })
-      // A failed write surfaces once, where the chain is awaited, not once per queued frame.
-      sending.catch(() => {})
-      queued.push(sending)
-      if (queued.length > window) await queued.shift()
+      sending = sending.then(async () => { await lp.write(encodeOutputFrame('stdout', data), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) })
+      await sending
     },
     async finish () {
       await sending
@@ -70,11 +69,11 @@ function outputSender (lp: Lp, window: number): { push: (data: Uint8Array) => Pr
 }
 
 /** The consumer's read loop (node/consumer-service.ts): read, decode, hash each output frame until the receipt. */
-async function readOutput (lp: Lp, signal: AbortSignal, onOutput?: (data: Uint8Array) => Promise<void>): Promise<number> {
+async function readOutput (lp: FrameStream, signal: AbortSignal, onOutput?: (data: Uint8Array) => Promise<void>): Promise<number> {
   const digest = createHash('sha256')
   let bytes = 0
   for (;;) {
-    const frame = decodeFrame((await lp.read({ signal })).subarray())
+    const frame = decodeFrame(await lp.read({ signal }))
     if (frame.type === 'output') {
       digest.update(frame.data)
       bytes += frame.data.byteLength
@@ -121,8 +120,8 @@ async function within<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Reads a lease stream's opening frame (order, then bid) and insists on its type. */
-async function expectFrame (lp: Lp, type: Frame['type'], signal: AbortSignal): Promise<void> {
-  const frame = decodeFrame((await lp.read({ signal })).subarray())
+async function expectFrame (lp: FrameStream, type: Frame['type'], signal: AbortSignal): Promise<void> {
+  const frame = decodeFrame(await lp.read({ signal }))
   if (frame.type !== type) throw new Error(`expected ${type}, got ${frame.type}`)
 }
 
@@ -136,9 +135,8 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
   const order = encodeFrame({ type: 'order', bytes: GO })
   const bid = encodeFrame({ type: 'bid', bytes: GO })
 
-  // Both relays, each with a reservation on the other: a node without one walks the DHT for a relay
-  // without end, which takes a whole core from the measurement (see RELAY_EVERY).
-  const [a, b] = [await startPeer(root, [], [], { relayServer: true }), await startPeer(root, [], [], { relayServer: true })]
+  // Two plain nodes on loopback: they hold no relay reservation, and go idle once they have joined each other.
+  const [a, b] = [await startPeer(root, [], []), await startPeer(root, [], [])]
   const servers: Server[] = []
   try {
     // Every receiver is reading before it says go, and no sender sends bulk before go, as in a lease
@@ -159,7 +157,7 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
     await handle(PROTO.leaseSink, (stream) => {
       guard(stream, async () => {
         const signal = AbortSignal.timeout(TRANSFER_TIMEOUT_MS)
-        const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+        const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
         await expectFrame(lp, 'order', signal)
         await lp.write(bid, { signal })
         const got = await readOutput(lp, signal)
@@ -170,13 +168,12 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
     await handle(PROTO.leaseEcho, (stream) => {
       guard(stream, async () => {
         const signal = AbortSignal.timeout(TRANSFER_TIMEOUT_MS)
-        const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+        const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
         await expectFrame(lp, 'order', signal)
         await lp.write(bid, { signal })
-        // The echo side never waits, as the provider does not: a reader that stops reading gets its
-        // stream reset once 4 MiB are unread (lpStream does not pause the stream; yamux acknowledges
-        // data on receipt, not on reading).
-        const back = outputSender(lp, Infinity)
+        // Each frame read is sent back before the next is read: when the way back is slower, the echo
+        // side stops reading, frameStream pauses the stream and yamux makes the sender wait.
+        const back = outputSender(lp)
         await readOutput(lp, signal, back.push)
         await back.finish()
         await stream.close()
@@ -188,8 +185,9 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
     const port = (s: Server): number => (s.address() as { port: number }).port
     const bAddr = multiaddr(dialable(b.node)[0] ?? '')
     await a.node.libp2p.dial(bAddr)
-    const unsettled = await settle([a, b], 10_000)
-    if (unsettled > 0) throw new Error(`${unsettled} of the two stream nodes got no relay reservation`)
+    // Measure once both are idle: connected, and their first DHT self-query done.
+    const notJoined = await untilJoined([a, b], 10_000)
+    if (notJoined > 0) throw new Error(`${notJoined} of the two stream nodes did not join (routing table, first DHT self-query) within 10 s`)
     const connect = async (p: number, signal: AbortSignal): Promise<Socket> => { const s = createConnection(p, '127.0.0.1'); await once(s, 'connect', { signal }); return s }
     /** A bare stream the receiver said go on, and the iterator that read the go. */
     const openBare = async (protocol: string, signal: AbortSignal): Promise<{ s: Stream, it: AsyncIterator<{ byteLength: number }> }> => {
@@ -198,9 +196,9 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
       await within(it.next(), signal)
       return { s, it }
     }
-    const openLease = async (protocol: string, signal: AbortSignal): Promise<{ s: Stream, lp: Lp }> => {
+    const openLease = async (protocol: string, signal: AbortSignal): Promise<{ s: Stream, lp: FrameStream }> => {
       const s = await a.node.libp2p.dialProtocol(bAddr, protocol, { signal })
-      const lp = lpStream(s, { maxDataLength: MAX_FRAME_BYTES })
+      const lp = frameStream(s, { maxFrameBytes: MAX_FRAME_BYTES })
       await lp.write(order, { signal })
       await expectFrame(lp, 'bid', signal)
       return { s, lp }
@@ -241,7 +239,7 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
           const got = sink(signal)
           const { s, lp } = await openLease(PROTO.leaseSink, signal)
           return async () => {
-            const out = outputSender(lp, WINDOW)
+            const out = outputSender(lp)
             for (let sent = 0; sent < n; sent += CHUNK) await out.push(payload)
             await out.finish()
             await s.close({ signal })
@@ -252,7 +250,7 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
           const { s, lp } = await openLease(PROTO.leaseEcho, signal)
           return async () => {
             const back = readOutput(lp, signal)
-            const out = outputSender(lp, WINDOW)
+            const out = outputSender(lp)
             for (let sent = 0; sent < n; sent += CHUNK) await out.push(payload)
             await out.finish()
             const got = await back
@@ -288,6 +286,7 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
     const mib = n / MiB
     const per = (f: (c: Case) => number): Record<Case, number> => ({ tcp: f('tcp'), bare: f('bare'), lease: f('lease') })
     const frame = encodeFrame({ type: 'output', stream: 'stdout', data: payload })
+    const pieces = [frame.subarray(0, frame.byteLength >> 1), frame.subarray(frame.byteLength >> 1)]
     return {
       chunkBytes: CHUNK,
       transferBytes: n,
@@ -297,8 +296,9 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
       echoCpuMsPerMiB: per(c => median((series[`${c}.echo`] ?? []).map(s => s.cpuMs / mib))),
       leasePathCpuMsPerMiB: {
         sha256: cpuPerMiB(() => createHash('sha256').update(payload).digest()),
-        copy: cpuPerMiB(() => Uint8Array.from(payload)),
-        encodeFrame: cpuPerMiB(() => encodeFrame({ type: 'output', stream: 'stdout', data: payload })),
+        encodeFrame: cpuPerMiB(() => encodeOutputFrame('stdout', payload)),
+        // What frameStream's read does with a frame that spans two received chunks.
+        reassemble: cpuPerMiB(() => new Uint8ArrayList(...pieces).subarray()),
         decodeFrame: cpuPerMiB(() => decodeFrame(frame))
       }
     }

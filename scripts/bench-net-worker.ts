@@ -1,8 +1,9 @@
 /**
  * The second process of scripts/bench-net.ts, and the helpers both processes share. Forked with a role:
  * `peers` runs half of the discovery network (some nodes advertising capabilities) until told to stop;
- * `memory` measures RSS and heap growth per started idle node (run with --expose-gc). It talks to the
- * parent over the fork IPC channel and exits by itself, also when the parent goes away.
+ * `memory` measures RSS and heap growth per started idle node (run with --expose-gc) and the CPU the
+ * idle nodes use. It talks to the parent over the fork IPC channel and exits by itself, also when the
+ * parent goes away.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -15,11 +16,24 @@ import type { Capabilities } from '../protocol/index.ts'
 export interface Strays { count: number, byKind: Record<string, number>, samples: string[] }
 export interface Peer { node: ClawNode, dataDir: string, caps?: CapsService, images: string[] }
 export interface PeersInit { root: string, nodes: number, bootstrap: string[], imagesPerProvider: number }
-export interface MemoryInit { root: string, nodes: number, bootstrap: string[], settleMs: number }
-export interface MemoryReport { nodes: number, settledNodes: number, baseMiB: Usage, afterMiB: Usage, perNodeMiB: Usage }
+export interface MemoryInit { root: string, nodes: number, bootstrap: string[], settleMs: number, cpuWindowMs: number }
+export interface MemoryReport {
+  nodes: number
+  /** Measured nodes that had joined (see `joined`) when the measurement began. */
+  joinedNodes: number
+  baseMiB: Usage
+  afterMiB: Usage
+  perNodeMiB: Usage
+  /**
+   * CPU time of the whole worker (the measured nodes and the first one) over a window once they are
+   * idle, in % of one core, and the connections a measured node held (on loopback they all connect to
+   * one another). Idle cost is mostly per connection: libp2p pings every connection every 10 s.
+   */
+  idleCpu: { windowMs: number, percent: number, perNodePercent: number, connectionsPerNode: number }
+}
 type Usage = { rss: number, heapTotal: number, heapUsed: number, external: number }
 export type WorkerMessage =
-  | { type: 'ready', bootstrap: string[], images: string[], unsettled: number }
+  | { type: 'ready', bootstrap: string[], images: string[], notJoined: number }
   | { type: 'memory', report: MemoryReport }
   | { type: 'done', strays: Strays }
   | { type: 'error', message: string }
@@ -34,14 +48,27 @@ export const sleep = async (ms: number): Promise<void> => { await new Promise(re
 export const fakeImage = (): string => 'sha256:' + randomBytes(32).toString('hex')
 export const tempRoot = async (): Promise<string> => await mkdtemp(join(tmpdir(), 'clawnode-bench-net-'))
 
-/** A node has settled once it holds a relay reservation: until then it keeps walking the DHT for relays. */
-export const settled = (p: Peer): boolean => p.node.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit'))
+/** The DHT's internals that tell whether a node has joined (@libp2p/kad-dht 16; not part of its API). */
+interface DhtInternals { routingTable?: { size: number }, querySelf?: { initialQuerySelfHasRun?: unknown, querySelfPromise?: unknown } }
 
-/** Waits, bounded, until every peer has settled; returns how many have not. */
-export async function settle (peers: Peer[], timeoutMs: number): Promise<number> {
+/**
+ * A node has joined, and from then on idles, once it is connected, its routing table holds a peer and
+ * its first DHT self-query (which fills the routing table; every other query waits for it) has
+ * finished. Nodes on loopback hold no relay reservation (nobody there is behind NAT), so that is not
+ * waited for.
+ */
+export function joined (p: Peer): boolean {
+  const dht = p.node.libp2p.services.dht as unknown as DhtInternals
+  return p.node.libp2p.getConnections().length > 0 &&
+    (dht.routingTable?.size ?? 0) > 0 &&
+    dht.querySelf !== undefined && dht.querySelf.initialQuerySelfHasRun == null && dht.querySelf.querySelfPromise == null
+}
+
+/** Waits, bounded, until every peer has joined; returns how many have not. */
+export async function untilJoined (peers: Peer[], timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs
-  while (peers.some(p => !settled(p)) && Date.now() < deadline) await sleep(100)
-  return peers.filter(p => !settled(p)).length
+  while (peers.some(p => !joined(p)) && Date.now() < deadline) await sleep(100)
+  return peers.filter(p => !joined(p)).length
 }
 
 /**
@@ -74,11 +101,14 @@ export function providerCaps (images: string[]): Capabilities {
 /** TCP addresses (with /p2p/) that another node can bootstrap from. */
 export const dialable = (node: ClawNode): string[] => node.getMultiaddrs().map(String).filter(a => a.includes('/tcp/') && !a.includes('/p2p-circuit') && !a.includes('/webrtc'))
 
-/** Starts a node on loopback (the default address policy) bootstrapping from `bootstrap`; advertises `images` if any. */
-export async function startPeer (root: string, bootstrap: string[], images: string[], options: { relayServer?: boolean } = {}): Promise<Peer> {
+/**
+ * Starts a node on loopback (the default address policy: no relay reservation) bootstrapping from
+ * `bootstrap`; advertises `images` if any.
+ */
+export async function startPeer (root: string, bootstrap: string[], images: string[]): Promise<Peer> {
   const dataDir = join(root, `node-${randomBytes(4).toString('hex')}`)
   await mkdir(dataDir)
-  const node = await createClawNode({ dataDir, network: { bootstrap }, ...options })
+  const node = await createClawNode({ dataDir, network: { bootstrap } })
   await node.start()
   if (images.length === 0) return { node, dataDir, images }
   const caps = createCapsService({ node, privateKey: await loadOrCreatePeerKey(dataDir), capabilities: providerCaps(images) })
@@ -86,22 +116,12 @@ export async function startPeer (root: string, bootstrap: string[], images: stri
   return { node, dataDir, caps, images }
 }
 
-/**
- * Every node listens on /p2p-circuit, and a node without a relay reservation random-walks the DHT
- * until it finds a relay with room (15 reservations each): one relay per RELAY_EVERY nodes, as
- * bootstrap operators would run, so that the nodes settle and go idle.
- */
-export const RELAY_EVERY = 10
-
-/**
- * Starts `count` peers a few at a time, numbered from `offset`: every RELAY_EVERY-th one a relay, every
- * other one advertising `imagesPerProvider` images of its own.
- */
+/** Starts `count` peers a few at a time, numbered from `offset`: every odd-numbered one advertising `imagesPerProvider` images of its own. */
 export async function startPeers (root: string, count: number, bootstrap: string[], imagesPerProvider: number, offset = 0): Promise<Peer[]> {
   const peers: Peer[] = []
   for (let i = 0; i < count; i += 5) {
     const batch = Array.from({ length: Math.min(5, count - i) }, (_, k) => offset + i + k)
-    peers.push(...await Promise.all(batch.map(async (n) => await startPeer(root, bootstrap, n % 2 === 1 ? Array.from({ length: imagesPerProvider }, fakeImage) : [], { relayServer: n % RELAY_EVERY === 0 }))))
+    peers.push(...await Promise.all(batch.map(async (n) => await startPeer(root, bootstrap, n % 2 === 1 ? Array.from({ length: imagesPerProvider }, fakeImage) : []))))
   }
   return peers
 }
@@ -132,17 +152,34 @@ async function measureMemory (root: string, init: MemoryInit): Promise<MemoryRep
   // A first node loads every lazily imported module (WebRTC's native library among them) and warms the
   // JIT, so what follows is what each further node costs.
   const peers = [await startPeer(root, init.bootstrap, [])]
-  await settle(peers, 10_000)
+  await untilJoined(peers, 10_000)
   const base = await settledUsage()
   for (let i = 0; i < init.nodes; i++) peers.push(await startPeer(root, init.bootstrap, []))
-  // Idle means joined: connected, a relay reservation held, DHT self-queries done.
-  await settle(peers, 15_000)
+  // Idle means joined (connected, routing table filled by the first self-query), then a while longer.
+  await untilJoined(peers, 15_000)
+  const joinedNodes = peers.slice(1).filter(joined).length
   await sleep(init.settleMs)
+  // CPU over a window of idling: the whole process, so the first node's share is in it too. Idle nodes
+  // work in bursts (libp2p's connection monitor pings every connection every 10 s): the window is a
+  // whole number of those periods, or the figure depends on whether a burst fell inside it.
+  const connections = peers.slice(1).reduce((n, p) => n + p.node.libp2p.getConnections().length, 0) / init.nodes
+  const cpu = process.cpuUsage()
+  const t = performance.now()
+  await sleep(init.cpuWindowMs)
+  const used = process.cpuUsage(cpu)
+  const windowMs = performance.now() - t
+  const percent = (used.user + used.system) / 1000 / windowMs * 100
   const after = await settledUsage()
-  const settledNodes = peers.slice(1).filter(settled).length
   await stopPeers(peers)
   const per = (k: keyof Usage): number => (after[k] - base[k]) / init.nodes
-  return { nodes: init.nodes, settledNodes, baseMiB: base, afterMiB: after, perNodeMiB: { rss: per('rss'), heapTotal: per('heapTotal'), heapUsed: per('heapUsed'), external: per('external') } }
+  return {
+    nodes: init.nodes,
+    joinedNodes,
+    baseMiB: base,
+    afterMiB: after,
+    perNodeMiB: { rss: per('rss'), heapTotal: per('heapTotal'), heapUsed: per('heapUsed'), external: per('external') },
+    idleCpu: { windowMs: Math.round(windowMs), percent, perNodePercent: percent / init.nodes, connectionsPerNode: connections }
+  }
 }
 
 async function runWorker (role: string, init: PeersInit & MemoryInit): Promise<void> {
@@ -161,8 +198,8 @@ async function runWorker (role: string, init: PeersInit & MemoryInit): Promise<v
         process.on('message', (m: { type?: string }) => { if (m.type === 'stop') resolve() })
         process.on('disconnect', () => { resolve() })
       })
-      const unsettled = await settle(peers, 30_000)
-      await send({ type: 'ready', bootstrap: first === undefined ? [] : dialable(first.node), images: peers.flatMap(p => p.images), unsettled })
+      const notJoined = await untilJoined(peers, 30_000)
+      await send({ type: 'ready', bootstrap: first === undefined ? [] : dialable(first.node), images: peers.flatMap(p => p.images), notJoined })
       await stop
       await stopPeers(peers)
     }

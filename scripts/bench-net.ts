@@ -1,7 +1,8 @@
 /**
  * Network benchmarks, in one run: (1) capability discovery in a 50-node network split across two
  * processes, time to the first provider for lookups the network answers; (2) throughput and echo CPU
- * time of a lease's data path against a bare libp2p stream and raw TCP; (3) RSS and heap per idle node.
+ * time of a lease's data path against a bare libp2p stream and raw TCP; (3) RSS and heap per idle node,
+ * and the CPU the idle nodes use.
  * Everything stays on 127.0.0.1. JSON to bench-results/net.json and a table on stdout.
  * Usage: node scripts/bench-net.ts [--quick]
  */
@@ -13,7 +14,7 @@ import { join } from 'node:path'
 import { createCapsService, loadOrCreatePeerKey } from '../node/index.ts'
 import type { ClawNode } from '../node/index.ts'
 import { measureStreams } from './bench-net-streams.ts'
-import { catchStrays, dialable, median, p95, providerCaps, settle, sleep, startPeer, startPeers, stopPeers, tempRoot } from './bench-net-worker.ts'
+import { catchStrays, dialable, median, p95, providerCaps, sleep, startPeer, startPeers, stopPeers, tempRoot, untilJoined } from './bench-net-worker.ts'
 import type { Peer, Strays, WorkerMessage } from './bench-net-worker.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { ContentRouting } from '@libp2p/interface'
@@ -22,8 +23,8 @@ import type { Libp2p } from 'libp2p'
 const strays = catchStrays()
 const QUICK = process.argv.includes('--quick')
 const cfg = QUICK
-  ? { mainNodes: 15, childNodes: 15, imagesPerProvider: 2, lookups: 20, transferBytes: 16 * 2 ** 20, rounds: 2, memoryNodes: 5, memorySettleMs: 1000 }
-  : { mainNodes: 25, childNodes: 25, imagesPerProvider: 2, lookups: 60, transferBytes: 64 * 2 ** 20, rounds: 5, memoryNodes: 20, memorySettleMs: 3000 }
+  ? { mainNodes: 15, childNodes: 15, imagesPerProvider: 2, lookups: 20, transferBytes: 16 * 2 ** 20, rounds: 2, memoryNodes: 5, memorySettleMs: 1000, idleCpuWindowMs: 10_000 }
+  : { mainNodes: 25, childNodes: 25, imagesPerProvider: 2, lookups: 60, transferBytes: 64 * 2 ** 20, rounds: 5, memoryNodes: 20, memorySettleMs: 3000, idleCpuWindowMs: 10_000 }
 /** The whole run's bound: past it, whatever hangs is reported and the process exits. */
 const BENCH_DEADLINE_MS = 6 * 60_000
 const READY_DEADLINE_MS = 60_000
@@ -72,15 +73,14 @@ function startWorker (role: string, init: object, execArgv: string[] = []): { ne
   return { next, stop }
 }
 
-// --- Memory per idle node (first, while the machine is quiet): a fresh process starts idle nodes that join relays here. ---
+// --- Memory and CPU per idle node (first, while the machine is quiet): a fresh process starts idle nodes that join a bootstrap node here. ---
 progress(`memory: ${cfg.memoryNodes} idle nodes in a fresh process`)
-// Two relays here, so that every measured node gets a reservation and goes idle (see RELAY_EVERY).
-const memBoot = await startPeer(dataRoot, [], [], { relayServer: true })
-const memRelays = [memBoot, await startPeer(dataRoot, dialable(memBoot.node), [], { relayServer: true })]
-const memWorker = startWorker('memory', { root: dataRoot, nodes: cfg.memoryNodes, bootstrap: memRelays.flatMap(p => dialable(p.node)), settleMs: cfg.memorySettleMs }, ['--expose-gc'])
+const memBoot = await startPeer(dataRoot, [], [])
+const memWorker = startWorker('memory', { root: dataRoot, nodes: cfg.memoryNodes, bootstrap: dialable(memBoot.node), settleMs: cfg.memorySettleMs, cpuWindowMs: cfg.idleCpuWindowMs }, ['--expose-gc'])
 const memory = (await memWorker.next('memory', 120_000)).report
 const memoryStrays = await memWorker.stop()
-await stopPeers(memRelays)
+await stopPeers([memBoot])
+if (memory.joinedNodes < memory.nodes) progress(`memory: only ${memory.joinedNodes} of ${memory.nodes} nodes had joined when measured`)
 
 // --- Streams: lease data path vs bare libp2p stream vs raw TCP. ---
 progress(`streams: ${cfg.transferBytes / 2 ** 20} MiB per transfer, ${cfg.rounds} rounds`)
@@ -92,8 +92,8 @@ const [boot] = await startPeers(dataRoot, 1, [], 0) as [Peer]
 const peersWorker = startWorker('peers', { root: dataRoot, nodes: cfg.childNodes, bootstrap: dialable(boot.node), imagesPerProvider: cfg.imagesPerProvider })
 const ready = await peersWorker.next('ready', 120_000)
 const local: Peer[] = [boot, ...await startPeers(dataRoot, cfg.mainNodes - 1, [...dialable(boot.node), ...ready.bootstrap], cfg.imagesPerProvider, 1)]
-const unsettled = ready.unsettled + await settle(local, 30_000)
-progress(`discovery: network up, ${unsettled} node(s) without a relay reservation`)
+const notJoined = ready.notJoined + await untilJoined(local, 30_000)
+progress(`discovery: network up, ${notJoined} node(s) not joined (connected, routing table filled, first DHT self-query done)`)
 const owner = new Map<string, Peer | undefined>([...ready.images.map(i => [i, undefined] as const), ...local.flatMap(p => p.images.map(i => [i, p] as const))])
 const images = [...owner.keys()].sort(() => Math.random() - 0.5)
 
@@ -194,7 +194,7 @@ const discovery = {
   providers: local.filter(p => p.images.length > 0).length + ready.images.length / cfg.imagesPerProvider,
   images: images.length,
   announcedImages: keys.length,
-  nodesWithoutRelayReservation: unsettled,
+  nodesNotJoined: notJoined,
   readyMs: Math.round(readyMs),
   lookups: lookups.length,
   localHitsExcluded: localHits,
@@ -222,7 +222,7 @@ const report = {
   machine: { cpus: cpus().length, node: process.version },
   discovery,
   streams: { ...s, ratios, goal: { leaseVsBare: GOAL.leaseVsBare }, met: ratios.oneWayThroughput.leaseVsBare >= GOAL.leaseVsBare && ratios.echoCpu.leaseVsBare >= GOAL.leaseVsBare },
-  memory: { ...memory, baseMiB: roundAll(memory.baseMiB), afterMiB: roundAll(memory.afterMiB), perNodeMiB: roundAll(memory.perNodeMiB) },
+  memory: { ...memory, baseMiB: roundAll(memory.baseMiB), afterMiB: roundAll(memory.afterMiB), perNodeMiB: roundAll(memory.perNodeMiB), idleCpu: { ...memory.idleCpu, percent: round(memory.idleCpu.percent, 2), perNodePercent: round(memory.idleCpu.perNodePercent, 3), connectionsPerNode: round(memory.idleCpu.connectionsPerNode) } },
   strayErrors
 }
 function roundAll (o: Record<string, number>): Record<string, number> { return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 2)])) }
@@ -251,13 +251,14 @@ process.stdout.write([
   `| lease vs raw TCP | ${ratios.oneWayThroughput.leaseVsTcp} | ${ratios.echoThroughput.leaseVsTcp} | ${ratios.echoCpu.leaseVsTcp} |`,
   `| bare libp2p vs raw TCP | ${ratios.oneWayThroughput.bareVsTcp} | ${ratios.echoThroughput.bareVsTcp} | ${ratios.echoCpu.bareVsTcp} |`,
   '',
-  `Lease path steps alone, CPU per MiB: sha256 ${round(s.leasePathCpuMsPerMiB.sha256, 2)} ms (once per side), copy ${round(s.leasePathCpuMsPerMiB.copy, 2)} ms, encodeFrame ${round(s.leasePathCpuMsPerMiB.encodeFrame, 2)} ms, decodeFrame ${round(s.leasePathCpuMsPerMiB.decodeFrame, 2)} ms.`,
+  `Lease path steps alone, CPU per MiB: sha256 ${round(s.leasePathCpuMsPerMiB.sha256, 2)} ms (once per side), encodeFrame ${round(s.leasePathCpuMsPerMiB.encodeFrame, 2)} ms, reassembling a frame that spans two received chunks (not every frame) ${round(s.leasePathCpuMsPerMiB.reassemble, 2)} ms, decodeFrame ${round(s.leasePathCpuMsPerMiB.decodeFrame, 2)} ms.`,
   '',
-  `| idle node, ${memory.nodes} in a fresh process (after GC) | per node |`,
+  `| idle node, ${memory.nodes} in a fresh process (memory after GC) | per node |`,
   '|---|---|',
   `| RSS | ${report.memory.perNodeMiB.rss} MiB |`,
   `| V8 heap used (committed) | ${report.memory.perNodeMiB.heapUsed} MiB (${report.memory.perNodeMiB.heapTotal} MiB) |`,
   `| external (buffers, native) | ${report.memory.perNodeMiB.external} MiB |`,
+  `| idle CPU (all ${memory.nodes} nodes, ${report.memory.idleCpu.connectionsPerNode} connections each, ${round(memory.idleCpu.windowMs / 1000)} s window) | ${report.memory.idleCpu.percent} % of a core (${report.memory.idleCpu.perNodePercent} % per node) |`,
   '',
   `Stray errors raised inside dependencies (caught, counted): ${strayErrors.count}`,
   'JSON: bench-results/net.json',
