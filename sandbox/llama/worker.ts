@@ -1,0 +1,79 @@
+/**
+ * The child process that holds one model (sandbox/llama/runner.ts starts it). llama.cpp can abort the
+ * whole process on a bad file (SIGABRT, not an exception), so a model lives alone in here: if it
+ * dies, only this model is lost. Speaks JSON messages over the IPC channel:
+ *   in:  { type: 'generate', id, messages, params } | { type: 'abort', id }
+ *   out: { type: 'loaded', contextSize } | { type: 'text', id, text } | { type: 'done', id, … } |
+ *        { type: 'error', id?, error }
+ * The model path, thread count and context size come as argv (JSON), so loading starts at once.
+ */
+import { getLlama, LlamaChatSession, LlamaLogLevel } from 'node-llama-cpp'
+import type { ChatHistoryItem } from 'node-llama-cpp'
+
+interface Message { role: 'system' | 'user' | 'assistant', content: string }
+interface Params { maxTokens: number, temperature?: number, topP?: number, seed?: number, stop?: string[] }
+type In = { type: 'generate', id: number, messages: Message[], params: Params } | { type: 'abort', id: number }
+
+const send = (message: Record<string, unknown>): void => { process.send?.(message) }
+const fail = (err: unknown, id?: number): void => {
+  const e = err as Error
+  send({ type: 'error', ...(id === undefined ? {} : { id }), error: { name: e.name ?? 'Error', message: e.message ?? String(err) } })
+}
+
+const init = JSON.parse(process.argv[2] ?? '{}') as { path: string, threads: number, contextSize: number }
+// The parent going away ends this process too: a model never outlives its node.
+process.on('disconnect', () => { process.exit(0) })
+
+try {
+  const llama = await getLlama({ build: 'never', gpu: false, maxThreads: init.threads, logLevel: LlamaLogLevel.error })
+  const model = await llama.loadModel({ modelPath: init.path })
+  const context = await model.createContext({ contextSize: Math.min(init.contextSize, model.trainContextSize), threads: init.threads })
+  const sequence = context.getSequence()
+  const running = new Map<number, AbortController>()
+  let queue = Promise.resolve()
+  send({ type: 'loaded', contextSize: context.contextSize })
+
+  process.on('message', (message: In) => {
+    if (message.type === 'abort') { running.get(message.id)?.abort(); return }
+    if (message.type !== 'generate') return
+    const controller = new AbortController()
+    running.set(message.id, controller)
+    // One sequence, one request at a time, in order.
+    queue = queue.then(async () => {
+      const { id, messages, params } = message
+      try {
+        const system = messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
+        const turns = messages.filter(m => m.role !== 'system')
+        const last = turns.at(-1)
+        if (last?.role !== 'user') throw new Error('the last message must come from the user')
+        await sequence.clearHistory()
+        const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system, autoDisposeSequence: false })
+        const history: ChatHistoryItem[] = [...(system === '' ? [] : [{ type: 'system' as const, text: system }])]
+        for (const m of turns.slice(0, -1)) history.push(m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] })
+        session.setChatHistory(history)
+        const before = sequence.tokenMeter.getState()
+        const result = await session.promptWithMeta(last.content, {
+          maxTokens: params.maxTokens,
+          ...(params.temperature === undefined ? {} : { temperature: params.temperature }),
+          ...(params.topP === undefined ? {} : { topP: params.topP }),
+          ...(params.seed === undefined ? {} : { seed: params.seed }),
+          ...(params.stop === undefined || params.stop.length === 0 ? {} : { customStopTriggers: params.stop }),
+          signal: controller.signal,
+          stopOnAbortSignal: true,
+          onTextChunk: (text: string) => { send({ type: 'text', id, text }) }
+        })
+        const used = sequence.tokenMeter.diff(before)
+        session.dispose({ disposeSequence: false })
+        send({ type: 'done', id, stopReason: result.stopReason, usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens } })
+      } catch (err) {
+        fail(err, id)
+      } finally {
+        running.delete(id)
+      }
+    })
+  })
+} catch (err) {
+  fail(err)
+  process.exitCode = 1
+  process.disconnect?.()
+}

@@ -1,0 +1,58 @@
+/**
+ * Models in their own processes, on the generated tiny GGUF (real llama.cpp, CPU, one thread): chat
+ * runs to max_tokens with streamed text equal to the result and usage from the token meter; the same
+ * seed gives the same text; an abort stops generation within a decode step or two; a file that makes
+ * llama.cpp abort kills only its own process (ModelCrashedError) while the loaded model keeps serving.
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
+import { loadModel } from '../../sandbox/llama/runner.ts'
+import type { LoadedModel } from '../../sandbox/llama/runner.ts'
+import { bounded, rejectsWith, tempDir } from '../helpers.ts'
+
+const s = suite<{ dir: string, model: LoadedModel }>('llama runner', {} as { dir: string, model: LoadedModel })
+
+s.before(async (ctx) => {
+  ctx.dir = await tempDir()
+  generateModel({ ...PRESETS.tiny!, name: 'tiny', seed: 1, eos: 'never' }, join(ctx.dir, 'tiny.gguf'))
+  ctx.model = await loadModel(join(ctx.dir, 'tiny.gguf'), { threads: 1, contextSize: 1024 })
+})
+
+s.after(async (ctx) => { await ctx.model?.close() })
+
+s('chat runs to max_tokens; streamed text is the result; usage comes from the token meter', bounded(60_000, async (ctx) => {
+  let streamed = ''
+  const r = await ctx.model.chat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there' }], { maxTokens: 24, temperature: 0.8, seed: 3 }, { onText: (t) => { streamed += t } })
+  assert.is(r.stopReason, 'maxTokens')
+  assert.is(r.usage.completionTokens, 24)
+  assert.ok(r.usage.promptTokens > 10, `prompt tokens ${r.usage.promptTokens}`)
+  assert.is(streamed, r.text)
+  assert.ok(r.text.length > 0)
+  const again = await ctx.model.chat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there' }], { maxTokens: 24, temperature: 0.8, seed: 3 })
+  assert.is(again.text, r.text, 'the same seed gives the same text')
+}))
+
+s('an abort stops generation within a decode step or two', bounded(60_000, async (ctx) => {
+  const controller = new AbortController()
+  let chunks = 0
+  const r = await ctx.model.chat([{ role: 'user', content: 'Go on' }], { maxTokens: 1000 }, { signal: controller.signal, onText: () => { if (++chunks === 5) controller.abort() } })
+  assert.is(r.stopReason, 'abort')
+  assert.ok(r.usage.completionTokens <= 8, `${r.usage.completionTokens} tokens after an abort at the 5th`)
+}))
+
+s('a file that aborts llama.cpp kills only its own process; the loaded model keeps serving', bounded(60_000, async (ctx) => {
+  const good = await readFile(join(ctx.dir, 'tiny.gguf'))
+  const len = (t: string): Buffer => { const b = Buffer.alloc(8 + t.length); b.writeBigUInt64LE(BigInt(t.length)); b.write(t, 8); return b }
+  const from = Buffer.concat([len('A'), len('B')])
+  const bad = Buffer.from(good)
+  Buffer.concat([len('B'), len('B')]).copy(bad, good.indexOf(from))
+  await writeFile(join(ctx.dir, 'duplicate-token.gguf'), bad)
+  await rejectsWith(loadModel(join(ctx.dir, 'duplicate-token.gguf'), { threads: 1 }), 'ModelCrashedError')
+  const r = await ctx.model.chat([{ role: 'user', content: 'Still there?' }], { maxTokens: 4 })
+  assert.is(r.usage.completionTokens, 4)
+}))
+
+s.run()
