@@ -13,10 +13,13 @@ import {
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
-import { maxJobPrice } from './pricing.ts'
+import { maxInferencePrice, maxJobPrice } from './pricing.ts'
+import { encodeInferencePayload, promptTokenBound } from './inference-request.ts'
+import type { InferenceMessage, InferenceParams } from './inference-request.ts'
+import type { CapabilityKey } from './cap-keys.ts'
 import type { CapsService } from './caps-service.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { BidInfo, Frame, FrameStream, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
+import type { BidInfo, CapabilityRecordInfo, Frame, FrameStream, JobKind, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
 import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:consumer')
@@ -67,92 +70,141 @@ export const RECORD_CACHE_MS = 30_000
 /** Pause between discoveries that found nobody, inside a lease's discovery window. */
 export const DISCOVERY_RETRY_MS = 300
 
-export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, caps: CapsService }): { lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult> } {
+export interface InferenceRequest {
+  model: string
+  messages: InferenceMessage[]
+  maxTokens: number
+  params?: InferenceParams
+  /** The whole lease's time bound (default 2 min). */
+  timeoutMs?: number
+}
+
+/** Inference orders carry container limits too; only wallMs (the time bound) means anything there. */
+const INFERENCE_BASE_LIMITS: LeaseLimits = { cpus: 0, memoryMb: 0, pids: 0, wallMs: 0, outputBytes: 0, artifactBytes: 0, tmpMb: 0 }
+export const DEFAULT_INFERENCE_TIMEOUT_MS = 120_000
+
+export interface Consumer {
+  lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult>
+  /** Buys inference: output is the generated text (UTF-8) as it streams; usage is in the receipt. */
+  leaseInference: (request: InferenceRequest, options: LeaseOptions) => Promise<LeaseResult>
+}
+
+export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, caps: CapsService }): Consumer {
   const self = init.node.peerId
   const cache = new Map<string, { at: number, records: Awaited<ReturnType<CapsService['discover']>> }>()
-  const discover = async (image: string, signal?: AbortSignal, windowMs = 0): Promise<Awaited<ReturnType<CapsService['discover']>>> => {
+  const discover = async (key: CapabilityKey, signal?: AbortSignal, windowMs = 0): Promise<Awaited<ReturnType<CapsService['discover']>>> => {
     const now = Date.now()
-    const hit = cache.get(image)
+    const cacheKey = JSON.stringify(key)
+    const hit = cache.get(cacheKey)
     if (hit !== undefined && now - hit.at < RECORD_CACHE_MS && hit.records.length > 0 && hit.records.every(r => r.expiresAtMs > now)) return hit.records
     const until = now + windowMs
-    let records = await init.caps.discover({ kind: 'image', image }, signal === undefined ? {} : { signal })
+    let records = await init.caps.discover(key, signal === undefined ? {} : { signal })
     // Bounded by the window: one DHT query at a time, a pause between them.
     while (records.length === 0 && Date.now() < until && signal?.aborted !== true) {
       await new Promise(resolve => setTimeout(resolve, DISCOVERY_RETRY_MS))
-      records = await init.caps.discover({ kind: 'image', image }, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, until - Date.now())), ...(signal === undefined ? [] : [signal])]) }).catch(() => [])
+      records = await init.caps.discover(key, { signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, until - Date.now())), ...(signal === undefined ? [] : [signal])]) }).catch(() => [])
     }
     // Bounded: one entry per image asked for, the oldest dropped past 64.
     if (cache.size >= 64) cache.delete(cache.keys().next().value as string)
-    cache.set(image, { at: now, records })
+    cache.set(cacheKey, { at: now, records })
     return records
   }
+  /** What is being bought: how to find capable providers, what each would charge, and the order. */
+  interface Want { key: CapabilityKey, kind: JobKind, image: string, model: string, limits: LeaseLimits, payload: Uint8Array, capable: (r: CapabilityRecordInfo) => string | undefined, quote: (r: CapabilityRecordInfo) => number }
+
+  const leaseWith = async (want: Want, options: LeaseOptions): Promise<LeaseResult> => {
+    const { payload, limits } = want
+    const explain: ExplainEntry[] = []
+    const note = (e: ExplainEntry): void => { explain.push(e); options.onExplain?.(e) }
+    const records = (await discover(want.key, options.signal, options.discoveryWindowMs)).filter(r => {
+      // A node that also provides finds itself: it does not lease from itself.
+      if (r.peerId.equals(self)) { note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'this node itself' }); return false }
+      return true
+    })
+    const capable = records.filter(r => {
+      const lacking = want.capable(r)
+      if (lacking !== undefined) note({ peer: r.peerId.toString(), fate: 'skipped', detail: lacking })
+      return lacking === undefined
+    })
+    // Orders go to the k providers whose advertised prices make the job cheapest; the rest wait.
+    const fanout = options.fanout ?? 3
+    const ranked = capable.map(r => ({ r, quote: want.quote(r) })).sort((a, b) => a.quote - b.quote)
+    for (const { r, quote } of ranked.slice(fanout)) note({ peer: r.peerId.toString(), fate: 'skipped', detail: `advertises ${quote} for this job; orders went to the ${fanout} cheapest` })
+    const offers: Offer[] = []
+    await Promise.all(ranked.slice(0, fanout).map(async ({ r: record }) => {
+      const peer = record.peerId
+      let stream: Stream | undefined
+      try {
+        const signal = AbortSignal.any([AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+        stream = await init.node.libp2p.dialProtocol(peer, TASK_PROTOCOL, { signal })
+        const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
+        const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: want.kind, image: want.image, model: want.model, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000 })
+        const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: want.kind, image: want.image, model: want.model, limits: { ...limits, maxTokens: limits.maxTokens ?? 0, promptTokens: limits.promptTokens ?? 0 }, inputDigest: inputDigest(payload), maxPrice: options.maxPrice, deadlineMs: 0 }
+        await lp.write(encodeFrame({ type: 'order', bytes }), { signal })
+        const answer = decodeFrame(await lp.read({ signal }))
+        if (answer.type === 'decline') {
+          note({ peer: peer.toString(), fate: 'declined', detail: await openDecline(answer.bytes, { order }) })
+          await stream.close().catch(() => {})
+          return
+        }
+        if (answer.type !== 'bid') throw new Error(`answered the order with ${answer.type}`)
+        offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }) })
+      } catch (err) {
+        stream?.abort(err as Error)
+        note({ peer: peer.toString(), fate: 'unreachable', detail: describe(err) })
+      }
+    }))
+    // Price first; at the same price a direct connection beats a relayed one, then the shorter round trip.
+    const viaRelay = (o: Offer): number => o.bid.connectivity === 'relayed' ? 1 : 0
+    offers.sort((a, b) => a.bid.price - b.bid.price || viaRelay(a) - viaRelay(b) || a.bid.rttMs - b.bid.rttMs)
+    try {
+      for (const offer of offers) {
+        let delivered = false
+        try {
+          const result = await award(offer, payload, options, () => { delivered = true })
+          note({ peer: offer.peer.toString(), fate: 'chosen', detail: `price ${offer.bid.price}, ${offer.bid.connectivity}, rtt ${offer.bid.rttMs} ms, charged ${result.receipt.price}` })
+          for (const other of offers) if (other !== offer && !explain.some(e => e.peer === other.peer.toString())) note({ peer: other.peer.toString(), fate: 'outbid', detail: `price ${other.bid.price}, ${other.bid.connectivity}, rtt ${other.bid.rttMs} ms` })
+          return { ...result, provider: offer.peer, bid: offer.bid, explain }
+        } catch (err) {
+          note({ peer: offer.peer.toString(), fate: 'failed', detail: describe(err) })
+          // After output has reached the user, switching providers would mix two runs: fail instead.
+          if (delivered || options.signal?.aborted === true) throw err
+          log('provider %p failed before any output; awarding the next bidder', offer.peer)
+        }
+      }
+    } finally {
+      for (const o of offers) o.stream.abort(new Error('lease over'))
+    }
+    throw new NoProviderError(records.length === 0 ? `none found for this ${want.kind === 'inference' ? 'model' : 'image'}` : `${offers.length} bid(s), ${explain.filter(e => e.fate === 'declined').length} decline(s)`)
+  }
+
   return {
     async lease (spec, options) {
       const job = validateJobSpec(spec)
-      const payload = new TextEncoder().encode(JSON.stringify(spec))
-      const explain: ExplainEntry[] = []
-      const note = (e: ExplainEntry): void => { explain.push(e); options.onExplain?.(e) }
-      const limits: LeaseLimits = job.limits
-      const records = (await discover(job.image, options.signal, options.discoveryWindowMs)).filter(r => {
-        // A node that also provides finds itself: it does not lease from itself.
-        if (r.peerId.equals(self)) { note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'this node itself' }); return false }
-        return true
-      })
-      const capable = records.filter(r => {
-        const ok = r.images.includes(job.image) && r.runtimes.includes('gvisor')
-        if (!ok) note({ peer: r.peerId.toString(), fate: 'skipped', detail: 'its record lacks the image or gVisor' })
-        return ok
-      })
-      // Orders go to the k providers whose advertised prices make the job cheapest; the rest wait.
-      const fanout = options.fanout ?? 3
-      const ranked = capable.map(r => ({ r, quote: maxJobPrice(limits, r.prices) })).sort((a, b) => a.quote - b.quote)
-      for (const { r, quote } of ranked.slice(fanout)) note({ peer: r.peerId.toString(), fate: 'skipped', detail: `advertises ${quote} for this job; orders went to the ${fanout} cheapest` })
-      const offers: Offer[] = []
-      await Promise.all(ranked.slice(0, fanout).map(async ({ r: record }) => {
-        const peer = record.peerId
-        let stream: Stream | undefined
-        try {
-          const signal = AbortSignal.any([AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-          stream = await init.node.libp2p.dialProtocol(peer, TASK_PROTOCOL, { signal })
-          const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
-          const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: 'container', image: job.image, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000 })
-          const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: 'container', image: job.image, model: '', limits, inputDigest: inputDigest(payload), maxPrice: options.maxPrice, deadlineMs: 0 }
-          await lp.write(encodeFrame({ type: 'order', bytes }), { signal })
-          const answer = decodeFrame(await lp.read({ signal }))
-          if (answer.type === 'decline') {
-            note({ peer: peer.toString(), fate: 'declined', detail: await openDecline(answer.bytes, { order }) })
-            await stream.close().catch(() => {})
-            return
-          }
-          if (answer.type !== 'bid') throw new Error(`answered the order with ${answer.type}`)
-          offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }) })
-        } catch (err) {
-          stream?.abort(err as Error)
-          note({ peer: peer.toString(), fate: 'unreachable', detail: describe(err) })
-        }
-      }))
-      // Price first; at the same price a direct connection beats a relayed one, then the shorter round trip.
-      const viaRelay = (o: Offer): number => o.bid.connectivity === 'relayed' ? 1 : 0
-      offers.sort((a, b) => a.bid.price - b.bid.price || viaRelay(a) - viaRelay(b) || a.bid.rttMs - b.bid.rttMs)
-      try {
-        for (const offer of offers) {
-          let delivered = false
-          try {
-            const result = await award(offer, payload, options, () => { delivered = true })
-            note({ peer: offer.peer.toString(), fate: 'chosen', detail: `price ${offer.bid.price}, ${offer.bid.connectivity}, rtt ${offer.bid.rttMs} ms, charged ${result.receipt.price}` })
-            for (const other of offers) if (other !== offer && !explain.some(e => e.peer === other.peer.toString())) note({ peer: other.peer.toString(), fate: 'outbid', detail: `price ${other.bid.price}, ${other.bid.connectivity}, rtt ${other.bid.rttMs} ms` })
-            return { ...result, provider: offer.peer, bid: offer.bid, explain }
-          } catch (err) {
-            note({ peer: offer.peer.toString(), fate: 'failed', detail: describe(err) })
-            // After output has reached the user, switching providers would mix two runs: fail instead.
-            if (delivered || options.signal?.aborted === true) throw err
-            log('provider %p failed before any output; awarding the next bidder', offer.peer)
-          }
-        }
-      } finally {
-        for (const o of offers) o.stream.abort(new Error('lease over'))
-      }
-      throw new NoProviderError(records.length === 0 ? 'none found for this image' : `${offers.length} bid(s), ${explain.filter(e => e.fate === 'declined').length} decline(s)`)
+      return await leaseWith({
+        key: { kind: 'image', image: job.image },
+        kind: 'container',
+        image: job.image,
+        model: '',
+        limits: job.limits,
+        payload: new TextEncoder().encode(JSON.stringify(spec)),
+        capable: r => r.images.includes(job.image) && r.runtimes.includes('gvisor') ? undefined : 'its record lacks the image or gVisor',
+        quote: r => maxJobPrice(job.limits, r.prices)
+      }, options)
+    },
+    async leaseInference (request, options) {
+      const payload = encodeInferencePayload({ messages: request.messages, params: request.params ?? {} })
+      const limits: LeaseLimits = { ...INFERENCE_BASE_LIMITS, wallMs: request.timeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS, maxTokens: request.maxTokens, promptTokens: promptTokenBound(request.messages) }
+      return await leaseWith({
+        key: { kind: 'model', model: request.model },
+        kind: 'inference',
+        image: '',
+        model: request.model,
+        limits,
+        payload,
+        capable: r => r.models.some(m => m.id === request.model) ? undefined : 'its record lacks the model',
+        quote: r => maxInferencePrice(limits, r.prices)
+      }, options)
     }
   }
 

@@ -11,13 +11,15 @@ import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
-  encodeFrame, encodeOutputFrame, frameStream, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+  encodeFrame, encodeOutputFrame, frameStream, MalformedMessageError, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
-import { chargedPrice, maxJobPrice } from './pricing.ts'
+import { chargedInferencePrice, chargedPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
+import { MAX_INFERENCE_TOKENS, MAX_PROMPT_TOKENS, parseInferencePayload, promptTokenBound } from './inference-request.ts'
+import type { ModelHost } from './model-host.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { Connectivity, DeclineReason, Frame, FrameStream, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
+import type { Connectivity, DeclineReason, Frame, FrameStream, LeaseLimits, LeaseUsage, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
 import type { JobPolicy, SandboxRunner } from '../sandbox/index.ts'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
@@ -32,6 +34,8 @@ export interface ProviderServiceInit {
   maxConcurrentJobs: number
   /** The same job policy the runner enforces (maximum limits). */
   jobPolicy?: JobPolicy
+  /** The models this node serves (inference orders); none when absent. */
+  models?: ModelHost
   /**
    * Host memory kept free for everything else on the machine (default 256 MiB): an order whose memory
    * limit does not fit in what is free beyond it is declined as `overloaded`.
@@ -51,6 +55,12 @@ class UnexpectedFrameError extends ClawnodeError {
   constructor (expected: string, got: string) {
     super(`Expected ${expected} on the task stream, got ${got}`, { hint: 'The peer broke the lease protocol; the stream is closed.' })
   }
+}
+
+/** The container part of an order's limits (an order also carries the inference token limits). */
+function containerLimits (l: LeaseLimits): Omit<LeaseLimits, 'maxTokens' | 'promptTokens'> {
+  const { maxTokens: _tokens, promptTokens: _prompt, ...rest } = l
+  return rest
 }
 
 /** How long the provider waits for a ping when it measures the round trip to a consumer for a bid. */
@@ -91,11 +101,19 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
   const serving = new Set<Promise<void>>()
 
   const decide = async (order: OrderInfo, price: number): Promise<DeclineReason | undefined> => {
+    if (order.kind === 'inference') {
+      if (init.models?.has(order.model) !== true) return 'lacks-capability'
+      const tokens = order.limits.maxTokens ?? 0
+      if (tokens < 1 || tokens > MAX_INFERENCE_TOKENS || (order.limits.promptTokens ?? 0) > MAX_PROMPT_TOKENS) return 'policy'
+      if (price > order.maxPrice) return 'price-below-minimum'
+      if (running >= init.maxConcurrentJobs) return 'busy'
+      return undefined
+    }
     if (order.kind !== 'container') return 'lacks-capability'
     if (!(await isImageAllowed(init.dataDir, order.image))) return 'lacks-capability'
     // Limits this provider would refuse at the award are declined now, before anyone waits on a bid.
     try {
-      validateJobSpec({ version: 1, image: order.image, argv: ['true'], limits: order.limits }, init.jobPolicy ?? {})
+      validateJobSpec({ version: 1, image: order.image, argv: ['true'], limits: containerLimits(order.limits) }, init.jobPolicy ?? {})
     } catch {
       return 'policy'
     }
@@ -104,6 +122,72 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     // A free slot, but the host itself has no room for the job's memory right now.
     if (freemem() - reserve < order.limits.memoryMb * 1024 * 1024) return 'overloaded'
     return undefined
+  }
+
+  interface Outcome {
+    status: ReceiptStatus
+    usage: LeaseUsage
+    price: (bid: number) => number
+    /** Sends what follows the output (artifacts), adding to the result digest. */
+    afterOutput?: (send: (frame: Frame) => Promise<void>, digest: ReturnType<typeof createHash>) => Promise<void>
+    /** Keeps the countersigned receipt. */
+    keep?: (receipt: Uint8Array, ack: Uint8Array) => Promise<void>
+  }
+
+  const runContainer = async (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: (which: 'stdout' | 'stderr', data: Uint8Array) => void): Promise<Outcome> => {
+    const spec = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>
+    // The provider runs what was ordered: the ordered image and limits, whatever the payload says.
+    const jobSpec = { ...spec, image: order.image, limits: containerLimits(order.limits) }
+    const jobId = Buffer.from(order.orderId).toString('hex').slice(0, 32)
+    // (The runner hands over each chunk once and never reuses it: no copy needed.)
+    const result = await init.runner.run(jobSpec, { jobId, signal, onOutput: emit })
+    const dir = init.runner.runDir(jobId)
+    return {
+      status: result.status === 'rejected' ? 'failed' : result.status,
+      usage: { wallMs: result.usage.wallMs, cpuMs: result.usage.cpuMs, peakMemoryBytes: result.usage.peakMemoryBytes, exitCode: result.usage.exitCode, oomKilled: result.usage.oomKilled, bytesOut: result.usage.bytesOut },
+      price: (bid) => chargedPrice(result.usage, order.limits, init.prices, bid),
+      async afterOutput (send, digest) {
+        for (const artifact of result.artifacts) {
+          const data = await readFile(join(dir, 'artifacts', artifact.path))
+          for (let offset = 0; offset < data.byteLength || offset === 0; offset += ARTIFACT_CHUNK_BYTES) {
+            const last = offset + ARTIFACT_CHUNK_BYTES >= data.byteLength
+            await send({ type: 'artifact', path: artifact.path, data: data.subarray(offset, offset + ARTIFACT_CHUNK_BYTES), last, size: artifact.size, sha256: last ? Buffer.from(artifact.sha256, 'hex') : new Uint8Array() })
+            if (last) break
+          }
+          digest.update(Buffer.from(artifact.sha256, 'hex'))
+        }
+      },
+      async keep (receipt, ack) {
+        await writeFileAtomic(join(dir, 'receipt.json'), JSON.stringify({ receipt: Buffer.from(receipt).toString('base64'), ack: Buffer.from(ack).toString('base64') }, null, 2) + '\n')
+      }
+    }
+  }
+
+  const runInference = async (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: (which: 'stdout' | 'stderr', data: Uint8Array) => void): Promise<Outcome> => {
+    const request = parseInferencePayload(payload)
+    if (promptTokenBound(request.messages) > (order.limits.promptTokens ?? 0)) throw new MalformedMessageError('inference request', 'is longer than the prompt bound its order declared')
+    const models = init.models as ModelHost
+    const started = Date.now()
+    const encoder = new TextEncoder()
+    let bytesOut = 0
+    let completion
+    try {
+      const model = await models.get(order.model)
+      // The ordered token limit holds, whatever the payload says.
+      completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
+        signal,
+        onText: (text) => { const data = encoder.encode(text); bytesOut += data.byteLength; emit('stdout', data) }
+      })
+    } catch (err) {
+      if ((err as Error).name === 'ModelCrashedError') models.drop(order.model)
+      throw err
+    }
+    const usage = { inputTokens: completion.usage.promptTokens, outputTokens: completion.usage.completionTokens }
+    return {
+      status: completion.stopReason === 'abort' ? 'cancelled' : 'succeeded',
+      usage: { wallMs: Date.now() - started, cpuMs: 0, peakMemoryBytes: 0, exitCode: null, oomKilled: false, bytesOut, ...usage },
+      price: (bid) => chargedInferencePrice(usage, order.limits, init.prices, bid)
+    }
   }
 
   const serve = async (stream: Stream, connection: Connection, lp: FrameStream): Promise<void> => {
@@ -118,7 +202,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     // The round trip is measured while the order is read and judged.
     const rtt = rttOf(connection)
     const order = await openOrder((await expect('order', LEASE_STEP_TIMEOUT_MS)).bytes, { self: node.peerId, guard })
-    const quote = maxJobPrice(order.limits, init.prices)
+    const quote = order.kind === 'inference' ? maxInferencePrice(order.limits, init.prices) : maxJobPrice(order.limits, init.prices)
     const reason = await decide(order, quote)
     if (reason !== undefined) {
       log('declining order from %p: %s', order.consumer, reason)
@@ -142,48 +226,33 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         return
       }
       const payload = await openAward(awardBytes, { order, bidId, guard })
-      const spec = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>
-      // The provider runs what was ordered: the ordered image and limits, whatever the payload says.
-      const jobSpec = { ...spec, image: order.image, limits: order.limits }
-      const jobId = Buffer.from(order.orderId).toString('hex').slice(0, 32)
-      const digest = createHash('sha256')
       const controller = new AbortController()
       const onClose = (): void => { controller.abort(new Error('the consumer closed the stream')) }
       stream.addEventListener('close', onClose)
+      const digest = createHash('sha256')
       let sending = Promise.resolve()
-      const result = await init.runner.run(jobSpec, {
-        jobId,
-        signal: controller.signal,
-        onOutput: (which, data) => {
-          digest.update(data)
-          // (The runner hands over each chunk once and never reuses it: no copy needed.)
-          sending = sending.then(async () => { await lp.write(encodeOutputFrame(which, data), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }).catch((err: unknown) => { controller.abort(err) })
-        }
-      })
+      // Output goes out as produced, in order; a write that fails ends the job.
+      const emit = (which: 'stdout' | 'stderr', data: Uint8Array): void => {
+        digest.update(data)
+        sending = sending.then(async () => { await lp.write(encodeOutputFrame(which, data), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }).catch((err: unknown) => { controller.abort(err) })
+      }
+      const outcome = order.kind === 'inference'
+        ? await runInference(order, payload, controller.signal, emit)
+        : await runContainer(order, payload, controller.signal, emit)
       await sending
       stream.removeEventListener('close', onClose)
-      const dir = init.runner.runDir(jobId)
-      for (const artifact of result.artifacts) {
-        const data = await readFile(join(dir, 'artifacts', artifact.path))
-        for (let offset = 0; offset < data.byteLength || offset === 0; offset += ARTIFACT_CHUNK_BYTES) {
-          const last = offset + ARTIFACT_CHUNK_BYTES >= data.byteLength
-          await send({ type: 'artifact', path: artifact.path, data: data.subarray(offset, offset + ARTIFACT_CHUNK_BYTES), last, size: artifact.size, sha256: last ? Buffer.from(artifact.sha256, 'hex') : new Uint8Array() })
-          if (last) break
-        }
-        digest.update(Buffer.from(artifact.sha256, 'hex'))
-      }
-      const status: ReceiptStatus = result.status === 'rejected' ? 'failed' : result.status
+      await outcome.afterOutput?.((frame) => send(frame), digest)
       const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity, rttMs }
       const receipt = await signReceipt(init.privateKey, order, bid, {
-        status,
-        usage: { wallMs: result.usage.wallMs, cpuMs: result.usage.cpuMs, peakMemoryBytes: result.usage.peakMemoryBytes, exitCode: result.usage.exitCode, oomKilled: result.usage.oomKilled, bytesOut: result.usage.bytesOut },
+        status: outcome.status,
+        usage: outcome.usage,
         resultDigest: new Uint8Array(digest.digest()),
-        price: chargedPrice(result.usage, order.limits, init.prices, quote)
+        price: outcome.price(quote)
       })
       await send({ type: 'receipt', bytes: receipt })
       const ack = (await expect('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
       await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
-      await writeFileAtomic(join(dir, 'receipt.json'), JSON.stringify({ receipt: Buffer.from(receipt).toString('base64'), ack: Buffer.from(ack).toString('base64') }, null, 2) + '\n')
+      await outcome.keep?.(receipt, ack)
       done++
       await stream.close()
     } finally {

@@ -36,7 +36,19 @@ export class InputDigestMismatchError extends ClawnodeError {
   }
 }
 
-export interface LeaseLimits { cpus: number, memoryMb: number, pids: number, wallMs: number, outputBytes: number, artifactBytes: number, tmpMb: number }
+export interface LeaseLimits {
+  cpus: number
+  memoryMb: number
+  pids: number
+  wallMs: number
+  outputBytes: number
+  artifactBytes: number
+  tmpMb: number
+  /** Inference: the most tokens to generate. */
+  maxTokens?: number
+  /** Inference: an upper bound of the prompt's tokens. */
+  promptTokens?: number
+}
 
 export interface OrderInfo {
   orderId: Uint8Array
@@ -95,7 +107,7 @@ export async function signOrder (key: PrivateKey, order: NewOrder): Promise<{ by
     kind: order.kind,
     image: order.image ?? '',
     model: order.model ?? '',
-    limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: BigInt(l.wallMs), outputBytes: BigInt(l.outputBytes), artifactBytes: BigInt(l.artifactBytes), tmpMb: l.tmpMb },
+    limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: BigInt(l.wallMs), outputBytes: BigInt(l.outputBytes), artifactBytes: BigInt(l.artifactBytes), tmpMb: l.tmpMb, maxTokens: l.maxTokens ?? 0, promptTokens: l.promptTokens ?? 0 },
     inputDigest: Uint8Array.from(inputDigest(order.payload)),
     maxPrice: BigInt(order.maxPrice),
     deadlineMs: BigInt(order.deadlineMs),
@@ -121,7 +133,7 @@ export async function openOrder (bytes: Uint8Array, options: { self: PeerId, gua
   if (deadlineMs + MAX_CLOCK_SKEW_MS < now) throw new RecordExpiredError('task order', `passed its deadline at ${new Date(deadlineMs).toISOString()}`)
   if (deadlineMs > now + MAX_ORDER_DEADLINE_MS) throw new RecordExpiredError('task order', 'has a deadline too far ahead')
   options.guard.check('task order', o.orderId, deadlineMs + MAX_CLOCK_SKEW_MS, now)
-  const l = o.limits ?? { cpus: 0, memoryMb: 0, pids: 0, wallMs: 0n, outputBytes: 0n, artifactBytes: 0n, tmpMb: 0 }
+  const l = o.limits ?? { cpus: 0, memoryMb: 0, pids: 0, wallMs: 0n, outputBytes: 0n, artifactBytes: 0n, tmpMb: 0, maxTokens: 0, promptTokens: 0 }
   return {
     orderId: o.orderId,
     consumer,
@@ -129,7 +141,7 @@ export async function openOrder (bytes: Uint8Array, options: { self: PeerId, gua
     kind: o.kind,
     image: o.image,
     model: o.model,
-    limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: safeNumber(l.wallMs, 'task order'), outputBytes: safeNumber(l.outputBytes, 'task order'), artifactBytes: safeNumber(l.artifactBytes, 'task order'), tmpMb: l.tmpMb },
+    limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: safeNumber(l.wallMs, 'task order'), outputBytes: safeNumber(l.outputBytes, 'task order'), artifactBytes: safeNumber(l.artifactBytes, 'task order'), tmpMb: l.tmpMb, maxTokens: l.maxTokens, promptTokens: l.promptTokens },
     inputDigest: o.inputDigest,
     maxPrice: safeNumber(o.maxPrice, 'task order'),
     deadlineMs

@@ -17,7 +17,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 export type ReceiptStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled'
 const STATUSES: readonly string[] = ['succeeded', 'failed', 'timeout', 'cancelled']
 
-export interface LeaseUsage { wallMs: number, cpuMs: number, peakMemoryBytes: number, exitCode: number | null, oomKilled: boolean, bytesOut: number }
+export interface LeaseUsage { wallMs: number, cpuMs: number, peakMemoryBytes: number, exitCode: number | null, oomKilled: boolean, bytesOut: number, inputTokens?: number, outputTokens?: number }
 
 export interface ReceiptInfo {
   orderId: Uint8Array
@@ -41,7 +41,7 @@ export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidIn
     provider: peerIdToBytes(order.provider),
     consumer: peerIdToBytes(order.consumer),
     status: r.status,
-    usage: { wallMs: BigInt(u.wallMs), cpuMs: BigInt(u.cpuMs), peakMemoryBytes: BigInt(u.peakMemoryBytes), exitCode: u.exitCode ?? -1, oomKilled: u.oomKilled, bytesOut: BigInt(u.bytesOut) },
+    usage: { wallMs: BigInt(u.wallMs), cpuMs: BigInt(u.cpuMs), peakMemoryBytes: BigInt(u.peakMemoryBytes), exitCode: u.exitCode ?? -1, oomKilled: u.oomKilled, bytesOut: BigInt(u.bytesOut), inputTokens: BigInt(u.inputTokens ?? 0), outputTokens: BigInt(u.outputTokens ?? 0) },
     resultDigest: Uint8Array.from(r.resultDigest),
     price: BigInt(r.price),
     issuedAtMs: BigInt(r.now ?? Date.now())
@@ -65,14 +65,14 @@ export async function openReceipt (bytes: Uint8Array, options: { order: OrderInf
   const issuedAtMs = num(r.issuedAtMs)
   if (issuedAtMs > (options.now ?? Date.now()) + MAX_CLOCK_SKEW_MS) throw new MalformedMessageError('receipt', 'is dated in the future')
   if (r.resultDigest.byteLength !== 32) throw new MalformedMessageError('receipt', 'has a bad result digest')
-  const u = r.usage ?? { wallMs: 0n, cpuMs: 0n, peakMemoryBytes: 0n, exitCode: -1, oomKilled: false, bytesOut: 0n }
+  const u = r.usage ?? { wallMs: 0n, cpuMs: 0n, peakMemoryBytes: 0n, exitCode: -1, oomKilled: false, bytesOut: 0n, inputTokens: 0n, outputTokens: 0n }
   return {
     orderId: r.orderId,
     bidId: r.bidId,
     provider,
     consumer,
     status: r.status as ReceiptStatus,
-    usage: { wallMs: num(u.wallMs), cpuMs: num(u.cpuMs), peakMemoryBytes: num(u.peakMemoryBytes), exitCode: u.exitCode === -1 ? null : u.exitCode, oomKilled: u.oomKilled, bytesOut: num(u.bytesOut) },
+    usage: { wallMs: num(u.wallMs), cpuMs: num(u.cpuMs), peakMemoryBytes: num(u.peakMemoryBytes), exitCode: u.exitCode === -1 ? null : u.exitCode, oomKilled: u.oomKilled, bytesOut: num(u.bytesOut), inputTokens: num(u.inputTokens), outputTokens: num(u.outputTokens) },
     resultDigest: r.resultDigest,
     price,
     issuedAtMs

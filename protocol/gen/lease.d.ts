@@ -8,6 +8,8 @@ export interface Limits {
     outputBytes: bigint;
     artifactBytes: bigint;
     tmpMb: number;
+    maxTokens: number;
+    promptTokens: number;
 }
 export declare namespace Limits {
     const codec: () => Codec<Limits>;
@@ -39,9 +41,17 @@ export declare namespace Limits {
         field: '$.tmpMb';
         value: number;
     }
+    interface LimitsMaxTokensFieldEvent {
+        field: '$.maxTokens';
+        value: number;
+    }
+    interface LimitsPromptTokensFieldEvent {
+        field: '$.promptTokens';
+        value: number;
+    }
     function encode(obj: Partial<Limits>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Limits>): Limits;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Limits>): Generator<LimitsCpusFieldEvent | LimitsMemoryMbFieldEvent | LimitsPidsFieldEvent | LimitsWallMsFieldEvent | LimitsOutputBytesFieldEvent | LimitsArtifactBytesFieldEvent | LimitsTmpMbFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Limits>): Generator<LimitsCpusFieldEvent | LimitsMemoryMbFieldEvent | LimitsPidsFieldEvent | LimitsWallMsFieldEvent | LimitsOutputBytesFieldEvent | LimitsArtifactBytesFieldEvent | LimitsTmpMbFieldEvent | LimitsMaxTokensFieldEvent | LimitsPromptTokensFieldEvent>;
 }
 export interface TaskOrder {
     orderId: Uint8Array<ArrayBuffer>;
@@ -110,6 +120,14 @@ export declare namespace TaskOrder {
         field: '$.limits.tmpMb';
         value: number;
     }
+    interface TaskOrderLimitsMaxTokensFieldEvent {
+        field: '$.limits.maxTokens';
+        value: number;
+    }
+    interface TaskOrderLimitsPromptTokensFieldEvent {
+        field: '$.limits.promptTokens';
+        value: number;
+    }
     interface TaskOrderInputDigestFieldEvent {
         field: '$.inputDigest';
         value: Uint8Array<ArrayBuffer>;
@@ -128,7 +146,7 @@ export declare namespace TaskOrder {
     }
     function encode(obj: Partial<TaskOrder>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): TaskOrder;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): Generator<TaskOrderOrderIdFieldEvent | TaskOrderConsumerFieldEvent | TaskOrderProviderFieldEvent | TaskOrderKindFieldEvent | TaskOrderImageFieldEvent | TaskOrderModelFieldEvent | TaskOrderLimitsCpusFieldEvent | TaskOrderLimitsMemoryMbFieldEvent | TaskOrderLimitsPidsFieldEvent | TaskOrderLimitsWallMsFieldEvent | TaskOrderLimitsOutputBytesFieldEvent | TaskOrderLimitsArtifactBytesFieldEvent | TaskOrderLimitsTmpMbFieldEvent | TaskOrderInputDigestFieldEvent | TaskOrderMaxPriceFieldEvent | TaskOrderDeadlineMsFieldEvent | TaskOrderNonceFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): Generator<TaskOrderOrderIdFieldEvent | TaskOrderConsumerFieldEvent | TaskOrderProviderFieldEvent | TaskOrderKindFieldEvent | TaskOrderImageFieldEvent | TaskOrderModelFieldEvent | TaskOrderLimitsCpusFieldEvent | TaskOrderLimitsMemoryMbFieldEvent | TaskOrderLimitsPidsFieldEvent | TaskOrderLimitsWallMsFieldEvent | TaskOrderLimitsOutputBytesFieldEvent | TaskOrderLimitsArtifactBytesFieldEvent | TaskOrderLimitsTmpMbFieldEvent | TaskOrderLimitsMaxTokensFieldEvent | TaskOrderLimitsPromptTokensFieldEvent | TaskOrderInputDigestFieldEvent | TaskOrderMaxPriceFieldEvent | TaskOrderDeadlineMsFieldEvent | TaskOrderNonceFieldEvent>;
 }
 export interface Bid {
     orderId: Uint8Array<ArrayBuffer>;
@@ -236,6 +254,8 @@ export interface Usage {
     exitCode: number;
     oomKilled: boolean;
     bytesOut: bigint;
+    inputTokens: bigint;
+    outputTokens: bigint;
 }
 export declare namespace Usage {
     const codec: () => Codec<Usage>;
@@ -263,9 +283,17 @@ export declare namespace Usage {
         field: '$.bytesOut';
         value: bigint;
     }
+    interface UsageInputTokensFieldEvent {
+        field: '$.inputTokens';
+        value: bigint;
+    }
+    interface UsageOutputTokensFieldEvent {
+        field: '$.outputTokens';
+        value: bigint;
+    }
     function encode(obj: Partial<Usage>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Usage>): Usage;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Usage>): Generator<UsageWallMsFieldEvent | UsageCpuMsFieldEvent | UsagePeakMemoryBytesFieldEvent | UsageExitCodeFieldEvent | UsageOomKilledFieldEvent | UsageBytesOutFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Usage>): Generator<UsageWallMsFieldEvent | UsageCpuMsFieldEvent | UsagePeakMemoryBytesFieldEvent | UsageExitCodeFieldEvent | UsageOomKilledFieldEvent | UsageBytesOutFieldEvent | UsageInputTokensFieldEvent | UsageOutputTokensFieldEvent>;
 }
 export interface Receipt {
     orderId: Uint8Array<ArrayBuffer>;
@@ -324,6 +352,14 @@ export declare namespace Receipt {
         field: '$.usage.bytesOut';
         value: bigint;
     }
+    interface ReceiptUsageInputTokensFieldEvent {
+        field: '$.usage.inputTokens';
+        value: bigint;
+    }
+    interface ReceiptUsageOutputTokensFieldEvent {
+        field: '$.usage.outputTokens';
+        value: bigint;
+    }
     interface ReceiptResultDigestFieldEvent {
         field: '$.resultDigest';
         value: Uint8Array<ArrayBuffer>;
@@ -338,7 +374,7 @@ export declare namespace Receipt {
     }
     function encode(obj: Partial<Receipt>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Receipt;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptOrderIdFieldEvent | ReceiptBidIdFieldEvent | ReceiptProviderFieldEvent | ReceiptConsumerFieldEvent | ReceiptStatusFieldEvent | ReceiptUsageWallMsFieldEvent | ReceiptUsageCpuMsFieldEvent | ReceiptUsagePeakMemoryBytesFieldEvent | ReceiptUsageExitCodeFieldEvent | ReceiptUsageOomKilledFieldEvent | ReceiptUsageBytesOutFieldEvent | ReceiptResultDigestFieldEvent | ReceiptPriceFieldEvent | ReceiptIssuedAtMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptOrderIdFieldEvent | ReceiptBidIdFieldEvent | ReceiptProviderFieldEvent | ReceiptConsumerFieldEvent | ReceiptStatusFieldEvent | ReceiptUsageWallMsFieldEvent | ReceiptUsageCpuMsFieldEvent | ReceiptUsagePeakMemoryBytesFieldEvent | ReceiptUsageExitCodeFieldEvent | ReceiptUsageOomKilledFieldEvent | ReceiptUsageBytesOutFieldEvent | ReceiptUsageInputTokensFieldEvent | ReceiptUsageOutputTokensFieldEvent | ReceiptResultDigestFieldEvent | ReceiptPriceFieldEvent | ReceiptIssuedAtMsFieldEvent>;
 }
 export interface ReceiptAck {
     receiptDigest: Uint8Array<ArrayBuffer>;

@@ -37,6 +37,14 @@ export var Limits;
                     w.uint32(56);
                     w.uint32(obj.tmpMb);
                 }
+                if ((obj.maxTokens != null && obj.maxTokens !== 0)) {
+                    w.uint32(64);
+                    w.uint32(obj.maxTokens);
+                }
+                if ((obj.promptTokens != null && obj.promptTokens !== 0)) {
+                    w.uint32(72);
+                    w.uint32(obj.promptTokens);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -48,7 +56,9 @@ export var Limits;
                     wallMs: 0n,
                     outputBytes: 0n,
                     artifactBytes: 0n,
-                    tmpMb: 0
+                    tmpMb: 0,
+                    maxTokens: 0,
+                    promptTokens: 0
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -80,6 +90,14 @@ export var Limits;
                         }
                         case 7: {
                             obj.tmpMb = reader.uint32();
+                            break;
+                        }
+                        case 8: {
+                            obj.maxTokens = reader.uint32();
+                            break;
+                        }
+                        case 9: {
+                            obj.promptTokens = reader.uint32();
                             break;
                         }
                         default: {
@@ -139,6 +157,20 @@ export var Limits;
                         case 7: {
                             yield {
                                 field: `${prefix}.tmpMb`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.maxTokens`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            yield {
+                                field: `${prefix}.promptTokens`,
                                 value: reader.uint32()
                             };
                             break;
@@ -831,6 +863,14 @@ export var Usage;
                     w.uint32(48);
                     w.uint64(obj.bytesOut);
                 }
+                if ((obj.inputTokens != null && obj.inputTokens !== 0n)) {
+                    w.uint32(56);
+                    w.uint64(obj.inputTokens);
+                }
+                if ((obj.outputTokens != null && obj.outputTokens !== 0n)) {
+                    w.uint32(64);
+                    w.uint64(obj.outputTokens);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -841,7 +881,9 @@ export var Usage;
                     peakMemoryBytes: 0n,
                     exitCode: 0,
                     oomKilled: false,
-                    bytesOut: 0n
+                    bytesOut: 0n,
+                    inputTokens: 0n,
+                    outputTokens: 0n
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -869,6 +911,14 @@ export var Usage;
                         }
                         case 6: {
                             obj.bytesOut = reader.uint64();
+                            break;
+                        }
+                        case 7: {
+                            obj.inputTokens = reader.uint64();
+                            break;
+                        }
+                        case 8: {
+                            obj.outputTokens = reader.uint64();
                             break;
                         }
                         default: {
@@ -921,6 +971,20 @@ export var Usage;
                         case 6: {
                             yield {
                                 field: `${prefix}.bytesOut`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.inputTokens`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.outputTokens`,
                                 value: reader.uint64()
                             };
                             break;

@@ -26,12 +26,24 @@ async function setup (): Promise<{ consumerKey: Awaited<ReturnType<typeof genera
 test('order → bid → award: each side verifies the other and gets the payload it ordered', async () => {
   const { consumerKey, providerKey, order } = await setup()
   assert.ok(order.consumer.equals(peerIdFromPublicKey(consumerKey.publicKey)))
-  assert.equal(order.limits, limits)
+  // A container order carries no token limits: they decode as 0.
+  assert.equal(order.limits, { ...limits, maxTokens: 0, promptTokens: 0 })
   const { bytes: bidBytes, bidId } = await signBid(providerKey, order, { price: 4000, estimatedStartMs: Date.now(), ttlMs: 30_000, connectivity: 'direct', rttMs: 1 })
   const bid = await openBid(bidBytes, { order })
   assert.is(bid.price, 4000)
   const award = await signAward(consumerKey, order, bid, payload)
   assert.equal(await openAward(award, { order, bidId, guard: createReplayGuard() }), payload)
+})
+
+test('an inference order carries its model and token limits', async () => {
+  const consumerKey = await generateKeyPair('Ed25519')
+  const provider = peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey)
+  const tokenLimits = { ...limits, maxTokens: 64, promptTokens: 100 }
+  const { bytes } = await signOrder(consumerKey, { provider, kind: 'inference', model: 'tiny', limits: tokenLimits, payload, maxPrice: 5000, deadlineMs: Date.now() + 60_000 })
+  const order = await openOrder(bytes, { self: provider, guard: createReplayGuard() })
+  assert.is(order.kind, 'inference')
+  assert.is(order.model, 'tiny')
+  assert.equal(order.limits, tokenLimits)
 })
 
 test('a forged bid signature is refused', async () => {

@@ -1,0 +1,106 @@
+/**
+ * Inference leases over loopback with real llama.cpp (the generated tiny GGUF, one thread): two
+ * providers offer the model at different per-token prices; the consumer finds them under the model's
+ * capability key, the cheaper one streams the generated text, and the receipt both sides verify
+ * carries the token meter's usage, charged per token and never above the bid. A model nobody offers
+ * gets a clear error.
+ */
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
+import { createCapsService, createClawNode, createConsumer, createModelHost, createProviderService, loadOrCreatePeerKey, maxInferencePrice, promptTokenBound } from '../../node/index.ts'
+import type { CapsService, ClawNode, Consumer, ExplainEntry, ModelHost, ProviderService } from '../../node/index.ts'
+import { createSandboxRunner } from '../../sandbox/index.ts'
+import { scanModels } from '../../sandbox/llama/index.ts'
+import type { Capabilities } from '../../protocol/index.ts'
+import type { SandboxRunner } from '../../sandbox/index.ts'
+import { bounded, rejectsWith, tempDir } from '../helpers.ts'
+
+interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
+interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
+const s = suite<Ctx>('inference leases', {} as Ctx)
+
+const prices = (per1kOutputTokens: number): Capabilities['prices'] => ({ per1kInputTokens: 100, per1kOutputTokens, perCpuSecond: 0, perGbSecond: 0 })
+
+async function provider (bootstrap: string[], modelsDir: string, per1kOutputTokens: number): Promise<Provider> {
+  const dataDir = await tempDir()
+  const node = await createClawNode({ dataDir, network: { bootstrap } })
+  await node.start()
+  const privateKey = await loadOrCreatePeerKey(dataDir)
+  const registry = await scanModels(modelsDir)
+  const models = createModelHost(registry.models, { threads: 1, contextSize: 1024 })
+  const capabilities: Capabilities = {
+    clawnodeVersion: '0.1.0', cpuCores: 2, memoryBytes: 2 ** 30, gpus: [], runtimes: [], images: [],
+    models: registry.models.map(m => ({ id: m.id, digest: m.sha256, quantisation: m.quantisation, context: m.contextLength })),
+    prices: prices(per1kOutputTokens), maxConcurrentJobs: 2
+  }
+  const runner = createSandboxRunner({ dataDir })
+  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs: 2, models })
+  await p.start()
+  const caps = createCapsService({ node, privateKey, capabilities })
+  await caps.start()
+  return { node, caps, provider: p, runner, models }
+}
+
+s.before(async (ctx) => {
+  const modelsRoot = await tempDir()
+  generateModel({ ...PRESETS.tiny!, name: 'tiny', seed: 1, eos: 'never' }, join(modelsRoot, 'tiny.gguf'))
+  // scanModels reads <dir>/models: give each provider the same folder.
+  const { mkdir, rename } = await import('node:fs/promises')
+  await mkdir(join(modelsRoot, 'models'))
+  await rename(join(modelsRoot, 'tiny.gguf'), join(modelsRoot, 'models', 'tiny.gguf'))
+  ctx.boot = await createClawNode({ dataDir: await tempDir() })
+  await ctx.boot.start()
+  const boot = ctx.boot.getMultiaddrs().map(String)
+  ctx.cheap = await provider(boot, modelsRoot, 1000)
+  ctx.dear = await provider(boot, modelsRoot, 5000)
+  const dir = await tempDir()
+  ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
+  await ctx.consumerNode.start()
+  const privateKey = await loadOrCreatePeerKey(dir)
+  ctx.consumerCaps = createCapsService({ node: ctx.consumerNode, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: prices(0), maxConcurrentJobs: 0 } })
+  await ctx.consumerCaps.start()
+  ctx.consumer = createConsumer({ node: ctx.consumerNode, privateKey, caps: ctx.consumerCaps })
+  for (let i = 0; i < 60; i++) {
+    if ((await ctx.consumerCaps.discover({ kind: 'model', model: 'tiny' }, { signal: AbortSignal.timeout(8_000) })).length >= 2) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+})
+
+s.after(async (ctx) => {
+  for (const p of [ctx.cheap, ctx.dear]) {
+    await p?.caps.stop(); await p?.provider.stop(); await p?.models.close(); await p?.node.stop()
+  }
+  await ctx.consumerCaps?.stop()
+  await ctx.consumerNode?.stop()
+  await ctx.boot?.stop()
+})
+
+s('the cheaper provider streams the text; the receipt carries token usage, charged per token', bounded(120_000, async (ctx) => {
+  const messages = [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Say something.' }]
+  let text = ''
+  const explain: ExplainEntry[] = []
+  const decoder = new TextDecoder()
+  const result = await ctx.consumer.leaseInference({ model: 'tiny', messages, maxTokens: 32, params: { seed: 1, temperature: 0.8 } }, {
+    maxPrice: 1_000_000, artifactsDir: await tempDir(), onOutput: (_s, d) => { text += decoder.decode(d, { stream: true }) }, onExplain: (e) => { explain.push(e) }
+  })
+  assert.ok(result.provider.equals(ctx.cheap.node.peerId), explain.map(e => `${e.fate} ${e.detail}`).join('; '))
+  assert.is(result.receipt.status, 'succeeded')
+  assert.is(result.receipt.usage.outputTokens, 32)
+  assert.ok((result.receipt.usage.inputTokens ?? 0) > 0)
+  assert.ok(text.length > 0)
+  assert.is(result.receipt.usage.bytesOut, Buffer.byteLength(text))
+  const bound = promptTokenBound(messages)
+  const bid = maxInferencePrice({ cpus: 0, memoryMb: 0, pids: 0, wallMs: 0, outputBytes: 0, artifactBytes: 0, tmpMb: 0, maxTokens: 32, promptTokens: bound }, prices(1000))
+  assert.is(result.bid.price, bid)
+  const charged = Math.ceil(((result.receipt.usage.inputTokens ?? 0) * 100 + 32 * 1000) / 1000)
+  assert.is(result.receipt.price, Math.min(bid, charged))
+  assert.is(explain.find(e => e.peer === ctx.dear.node.peerId.toString())?.fate, 'outbid')
+}))
+
+s('a model nobody offers gets NoProviderError', bounded(60_000, async (ctx) => {
+  await rejectsWith(ctx.consumer.leaseInference({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }], maxTokens: 4 }, { maxPrice: 1_000_000, artifactsDir: await tempDir() }), 'NoProviderError')
+}))
+
+s.run()
