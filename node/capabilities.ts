@@ -1,6 +1,7 @@
 /**
  * What this node offers, as advertised in its capability record: detected hardware, the sandbox
- * runtime, the images the operator allowed, and prices and capacity from the config.
+ * runtime, the images the operator allowed, the models in the registry, and prices and capacity from
+ * the config.
  */
 import { availableParallelism, totalmem } from 'node:os'
 import { readAllowlist } from '../sandbox/index.ts'
@@ -8,8 +9,9 @@ import { DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_PRICES } from './constants.ts'
 import { clawnodeVersion } from './version.ts'
 import type { NodeConfig } from './config.ts'
 import type { Capabilities } from '../protocol/index.ts'
+import type { RegisteredModel } from '../sandbox/llama/index.ts'
 
-export async function detectCapabilities (dataDir: string, config: NodeConfig): Promise<Capabilities> {
+export async function detectCapabilities (dataDir: string, config: NodeConfig, models: RegisteredModel[] = []): Promise<Capabilities> {
   const runtime = config.sandbox.runtime ?? 'runsc'
   return {
     clawnodeVersion: clawnodeVersion(),
@@ -19,7 +21,7 @@ export async function detectCapabilities (dataDir: string, config: NodeConfig): 
     gpus: [],
     runtimes: [runtime === 'runsc' ? 'gvisor' : runtime],
     images: (await readAllowlist(dataDir)).map(i => i.id),
-    models: [],
+    models: models.map(m => ({ id: m.id, digest: m.sha256, quantisation: m.quantisation, context: m.contextLength })),
     prices: { ...DEFAULT_PRICES, ...config.provider.prices },
     maxConcurrentJobs: config.provider.maxConcurrentJobs ?? DEFAULT_MAX_CONCURRENT_JOBS
   }

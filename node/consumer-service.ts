@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
 import { maxInferencePrice, maxJobPrice } from './pricing.ts'
-import { encodeInferencePayload, promptTokenBound } from './inference-request.ts'
+import { encodeInferencePayload, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
 import type { InferenceMessage, InferenceParams } from './inference-request.ts'
 import type { CapabilityKey } from './cap-keys.ts'
 import type { CapsService } from './caps-service.ts'
@@ -193,6 +193,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
       }, options)
     },
     async leaseInference (request, options) {
+      if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1 || request.maxTokens > MAX_INFERENCE_TOKENS) throw new ClawnodeError(`maxTokens must be 1..${MAX_INFERENCE_TOKENS}`, { hint: 'Ask for fewer tokens.' })
       const payload = encodeInferencePayload({ messages: request.messages, params: request.params ?? {} })
       const limits: LeaseLimits = { ...INFERENCE_BASE_LIMITS, wallMs: request.timeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS, maxTokens: request.maxTokens, promptTokens: promptTokenBound(request.messages) }
       return await leaseWith({

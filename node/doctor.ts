@@ -94,6 +94,7 @@ export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
   }
 
   checks.push(...await dataDirChecks(init.dataDir))
+  checks.push(...await modelChecks(init.dataDir))
   return checks
 }
 
@@ -122,4 +123,14 @@ async function dataDirChecks (dir: string): Promise<DoctorCheck[]> {
   const free = fs.bavail * fs.bsize
   checks.push({ name: 'disk space', ok: free >= MIN_FREE_BYTES, detail: `${(free / 1024 ** 3).toFixed(1)} GiB free in ${dir}`, fix: 'Free at least 1 GiB: run directories are in <data>/runs, images in Docker (docker image prune).' })
   return checks
+}
+
+/** One line per model file: good ones with what they are, broken ones with the reason (never loaded). */
+async function modelChecks (dir: string): Promise<DoctorCheck[]> {
+  const { scanModels } = await import('../sandbox/llama/index.ts')
+  const registry = await scanModels(dir)
+  return [
+    ...registry.models.map(m => ({ name: `model ${m.id}`, ok: true, detail: `${m.architecture} ${m.quantisation}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters, context ${m.contextLength}, sha256 ${m.sha256.slice(0, 12)}…` })),
+    ...registry.broken.map(b => ({ name: `model ${b.id}`, ok: false, detail: b.error.message, fix: b.error.hint }))
+  ]
 }

@@ -15,7 +15,7 @@ import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, rejectsWith, tempDir } from '../helpers.ts'
+import { bounded, cli, rejectsWith, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
 interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
@@ -97,6 +97,22 @@ s('the cheaper provider streams the text; the receipt carries token usage, charg
   const charged = Math.ceil(((result.receipt.usage.inputTokens ?? 0) * 100 + 32 * 1000) / 1000)
   assert.is(result.receipt.price, Math.min(bid, charged))
   assert.is(explain.find(e => e.peer === ctx.dear.node.peerId.toString())?.fate, 'outbid')
+}))
+
+s('clawnode lease --model streams the text and prints the token usage and cost', bounded(90_000, async (ctx) => {
+  const boot = ctx.boot.getMultiaddrs().map(String)[0] ?? ''
+  const human = await cli(['lease', '--model', 'tiny', '--max-tokens', '12', '--seed', '2', '--bootstrap', boot, '--standalone', '--data', await tempDir(), 'Say hi'], { timeoutMs: 80_000 })
+  assert.is(human.code, 0, human.stderr)
+  assert.ok(human.stdout.length > 0)
+  assert.match(human.stderr, /✓ succeeded on .*\n  usage: \d+ prompt \+ 12 completion tokens in \d+ ms; charged \d+ millicredits/)
+  const json = await cli(['lease', '--model', 'tiny', '--max-tokens', '8', '--bootstrap', boot, '--standalone', '--json', '--data', await tempDir(), 'Say hi'], { timeoutMs: 80_000 })
+  assert.is(json.code, 0, json.stderr)
+  const summary = JSON.parse(json.stdout) as { status: string, usage: { outputTokens: number }, provider: string }
+  assert.is(summary.status, 'succeeded')
+  assert.is(summary.usage.outputTokens, 8)
+  assert.is(summary.provider, ctx.cheap.node.peerId.toString())
+  const bad = await cli(['lease', '--model', 'tiny', '--max-tokens', '0', '--data', await tempDir(), 'x'])
+  assert.is(bad.code, 2)
 }))
 
 s('a model nobody offers gets NoProviderError', bounded(60_000, async (ctx) => {

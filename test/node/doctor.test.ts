@@ -40,4 +40,22 @@ test('doctor flags a data dir others can read', bounded(30_000, async () => {
   assert.match(check?.fix ?? '', /chmod 700/)
 }))
 
+test('doctor lists each model: good ones with what they are, broken ones with the reason and the fix', bounded(30_000, async () => {
+  const data = await tempDir()
+  const { mkdir, writeFile } = await import('node:fs/promises')
+  const { generateModel, PRESETS } = await import('../../scripts/gen-gguf.ts')
+  await mkdir(join(data, 'models'))
+  generateModel({ ...PRESETS.tiny!, name: 'tiny', seed: 1, eos: 'never' }, join(data, 'models', 'tiny.gguf'))
+  await writeFile(join(data, 'models', 'junk.gguf'), 'not a model at all')
+  const r = await cli(['doctor', '--json', '--docker-socket', join(data, 'none.sock'), '--data', data])
+  const checks = (JSON.parse(r.stdout) as Report).checks
+  const good = checks.find(c => c.name === 'model tiny')
+  assert.is(good?.ok, true)
+  assert.match(good?.detail ?? '', /^llama F32, 0\.9M parameters, context 2048, sha256 [0-9a-f]{12}…$/)
+  const bad = checks.find(c => c.name === 'model junk')
+  assert.is(bad?.ok, false)
+  assert.match(bad?.detail ?? '', /not a readable GGUF file/)
+  assert.match(bad?.fix ?? '', /Replace the file/)
+}))
+
 test.run()

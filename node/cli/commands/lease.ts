@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path'
 import { createCapsService } from '../../caps-service.ts'
 import { loadConfig } from '../../config.ts'
 import { createConsumer, leaseSummary } from '../../consumer-service.ts'
+import type { InferenceRequest } from '../../consumer-service.ts'
+import { MAX_INFERENCE_TOKENS } from '../../inference-request.ts'
 import { controlRequest, controlStream, NoRunningNodeError } from '../../control.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
@@ -19,11 +21,14 @@ import type { Command } from '../main.ts'
 
 const STATUS_EXIT: Record<string, number> = { succeeded: EXIT.ok, failed: EXIT.failure, timeout: EXIT.timeout, cancelled: EXIT.cancelled }
 const DEFAULT_MAX_PRICE = 1_000_000
+/** Tokens a `--model` lease generates unless --max-tokens says otherwise. */
+const DEFAULT_MAX_TOKENS = 256
 
 export const command: Command = {
-  summary: 'Buy a container job on the network: find providers, take the best bid, stream the result, verify the receipt',
+  summary: 'Buy a container job or inference on the network: find providers, take the best bid, stream the result, verify the receipt',
   usage: 'clawnode lease --image <image-id> [options] -- <cmd> [args…]\n' +
-    '       clawnode lease --spec <job.json> [options]\n\n' +
+    '       clawnode lease --spec <job.json> [options]\n' +
+    '       clawnode lease --model <model-id> [--max-tokens N] [--temperature T] [--seed N] [--system TEXT] [options] "prompt"\n\n' +
     'Options: --bootstrap <multiaddr>… (else the config\'s), --max-price <millicredits> (default 1000000),\n' +
     '         --out <dir> (artifacts; default <data>/leases/<time>), --explain (each provider\'s fate), --json,\n' +
     '         --standalone (use a short-lived node even when `clawnode start` runs with this --data)\n\n' +
@@ -37,10 +42,33 @@ export const command: Command = {
       'max-price': { type: 'string' },
       out: { type: 'string' },
       explain: { type: 'boolean' },
-      standalone: { type: 'boolean' }
+      standalone: { type: 'boolean' },
+      model: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      seed: { type: 'string' },
+      system: { type: 'string' }
     })
     let spec: unknown
-    if (values.spec !== undefined) {
+    let inference: InferenceRequest | undefined
+    if (values.model !== undefined) {
+      if (positionals.length === 0) throw new UsageError('lease --model needs a prompt', 'Try: clawnode lease --model tiny "Say hello"')
+      const number = (flag: string, text: string | undefined, ok: (n: number) => boolean): number | undefined => {
+        if (text === undefined) return undefined
+        const n = Number(text)
+        if (!ok(n)) throw new UsageError(`--${flag} ${text} is out of range`)
+        return n
+      }
+      const maxTokens = number('max-tokens', values['max-tokens'], n => Number.isInteger(n) && n >= 1 && n <= MAX_INFERENCE_TOKENS) ?? DEFAULT_MAX_TOKENS
+      const temperature = number('temperature', values.temperature, n => n >= 0 && n <= 2)
+      const seed = number('seed', values.seed, n => Number.isSafeInteger(n) && n >= 0)
+      inference = {
+        model: values.model,
+        messages: [...(values.system === undefined ? [] : [{ role: 'system' as const, content: values.system }]), { role: 'user' as const, content: positionals.join(' ') }],
+        maxTokens,
+        params: { ...(temperature === undefined ? {} : { temperature }), ...(seed === undefined ? {} : { seed }) }
+      }
+    } else if (values.spec !== undefined) {
       const fh = await open(values.spec, 'r')
       try {
         const stats = await fh.stat()
@@ -59,31 +87,37 @@ export const command: Command = {
     const explain: ExplainEntry[] = []
     const onExplain = (e: ExplainEntry): void => { explain.push(e); if (values.explain === true && !ctx.json) ctx.stderr(`  ${e.fate.padEnd(11)} ${e.peer}  ${e.detail}\n`) }
     const onOutput = ctx.json ? undefined : (stream: 'stdout' | 'stderr', data: Uint8Array): void => { (stream === 'stdout' ? process.stdout : process.stderr).write(data) }
-    const request = { spec, maxPrice, artifactsDir }
+    const decoder = new TextDecoder()
+    const onText = ctx.json ? undefined : (_stream: 'stdout' | 'stderr', data: Uint8Array): void => { process.stdout.write(decoder.decode(data, { stream: true })) }
+    const request: LeaseRequest = { spec, ...(inference === undefined ? {} : { inference }), maxPrice, artifactsDir }
+    const output = inference === undefined ? onOutput : onText
     let summary: Record<string, unknown>
     try {
       if (values.standalone !== true && await nodeIsRunning(ctx.dataDir)) {
         if (values.bootstrap !== undefined && !ctx.json) ctx.stderr('▸ --bootstrap is ignored: the running node\'s network is used (or pass --standalone)\n')
         if (!ctx.json) ctx.stderr('▸ leasing through the running node\n')
-        summary = await leaseThroughNode(ctx.dataDir, request, { signal: ctx.signal, onExplain, ...(onOutput === undefined ? {} : { onOutput }) })
+        summary = await leaseThroughNode(ctx.dataDir, request, { signal: ctx.signal, onExplain, ...(output === undefined ? {} : { onOutput: output }) })
       } else {
         const network: NetworkConfig = { ...config.network, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }
-        summary = await leaseStandalone(ctx, network, request, { onExplain, ...(onOutput === undefined ? {} : { onOutput }) })
+        summary = await leaseStandalone(ctx, network, request, { onExplain, ...(output === undefined ? {} : { onOutput: output }) })
       }
     } catch (err) {
       if (values.explain === true && ctx.json) ctx.stdout(JSON.stringify({ explain }, null, 2) + '\n')
       throw err
     }
-    const usage = summary.usage as { wallMs: number, cpuMs: number, exitCode: number | null }
+    const usage = summary.usage as { wallMs: number, cpuMs: number, exitCode: number | null, inputTokens?: number, outputTokens?: number }
     const artifacts = summary.artifacts as Array<{ path: string, sha256: string }>
     const { receipt: _receipt, ...shown } = summary
     if (ctx.json) {
       ctx.stdout(JSON.stringify({ ...shown, ...(values.explain === true ? { explain } : {}) }, null, 2) + '\n')
     } else {
       ctx.stderr([
+        ...(inference === undefined ? [] : ['']),
         '',
         `${summary.status === 'succeeded' ? '✓' : '✗'} ${String(summary.status)} on ${String(summary.provider)} (${String(summary.connectivity)}, rtt ${String(summary.rttMs)} ms; receipt verified and countersigned)`,
-        `  usage: wall ${usage.wallMs} ms, cpu ${usage.cpuMs} ms, exit code ${usage.exitCode ?? 'none'}; charged ${String(summary.price)} millicredits`,
+        inference === undefined
+          ? `  usage: wall ${usage.wallMs} ms, cpu ${usage.cpuMs} ms, exit code ${usage.exitCode ?? 'none'}; charged ${String(summary.price)} millicredits`
+          : `  usage: ${usage.inputTokens ?? 0} prompt + ${usage.outputTokens ?? 0} completion tokens in ${usage.wallMs} ms; charged ${String(summary.price)} millicredits`,
         ...artifacts.map(a => `  artifact ${join(artifactsDir, a.path)} sha256:${a.sha256}`),
         ''
       ].join('\n'))
@@ -92,7 +126,7 @@ export const command: Command = {
   }
 }
 
-interface LeaseRequest { spec: unknown, maxPrice: number, artifactsDir: string }
+interface LeaseRequest { spec: unknown, inference?: InferenceRequest, maxPrice: number, artifactsDir: string }
 interface LeaseCallbacks { onExplain: (e: ExplainEntry) => void, onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void }
 
 async function nodeIsRunning (dataDir: string): Promise<boolean> {
@@ -127,7 +161,7 @@ async function leaseStandalone (ctx: CliContext, network: NetworkConfig, request
     await caps.start()
     if (!ctx.json) ctx.stderr(`▸ consumer ${node.peerId.toString()} looking for providers…\n`)
     const consumer = createConsumer({ node, privateKey, caps })
-    const result = await consumer.lease(request.spec, {
+    const options = {
       maxPrice: request.maxPrice,
       artifactsDir: request.artifactsDir,
       signal: ctx.signal,
@@ -135,7 +169,8 @@ async function leaseStandalone (ctx: CliContext, network: NetworkConfig, request
       discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS,
       onExplain: cb.onExplain,
       ...(cb.onOutput === undefined ? {} : { onOutput: cb.onOutput })
-    })
+    }
+    const result = request.inference !== undefined ? await consumer.leaseInference(request.inference, options) : await consumer.lease(request.spec, options)
     return leaseSummary(result, request.artifactsDir)
   } finally {
     await caps.stop().catch(() => {})

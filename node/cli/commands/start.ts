@@ -8,6 +8,8 @@ import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig, runnerInit } from '../../config.ts'
 import { LEASE_DISCOVERY_WINDOW_MS, STATUS_INTERVAL_MS } from '../../constants.ts'
 import { createConsumer, leaseSummary } from '../../consumer-service.ts'
+import type { ExplainEntry, InferenceRequest } from '../../consumer-service.ts'
+import { createModelHost } from '../../model-host.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { createClawNode } from '../../libp2p.ts'
@@ -34,11 +36,16 @@ export const command: Command = {
     const runner = createSandboxRunner(runnerInit(ctx.dataDir, config.sandbox, { pool: true }))
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
     const node = await createClawNode({ dataDir: ctx.dataDir, network, ...(config.provider.recordTtlMs === undefined ? {} : { recordTtlMs: config.provider.recordTtlMs }) })
-    const caps = await detectCapabilities(ctx.dataDir, config)
+    // Models: every good GGUF file in <data>/models; broken ones are reported and never advertised.
+    const { scanModels } = await import('../../../sandbox/llama/index.ts')
+    const registry = await scanModels(ctx.dataDir)
+    for (const b of registry.broken) ctx.stderr(`⚠ model ${b.id} is not offered: ${b.error.message}\n  → ${b.error.hint}\n`)
+    const models = registry.models.length === 0 ? undefined : createModelHost(registry.models)
+    const caps = await detectCapabilities(ctx.dataDir, config, registry.models)
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
     const consumer = createConsumer({ node, privateKey, caps: service })
-    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }) })
+    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }) })
     let status: NodeJS.Timeout | undefined
     let control: ControlServer | undefined
     try {
@@ -54,14 +61,15 @@ export const command: Command = {
         // `clawnode lease` from the same user: the node's consumer leases; events stream back.
         '/lease': async (body, io) => {
           const request = parseLeaseRequest(body)
-          const result = await consumer.lease(request.spec, {
+          const options = {
             maxPrice: request.maxPrice,
             artifactsDir: request.artifactsDir,
             signal: AbortSignal.any([io.signal, ctx.signal]),
             discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS,
-            onExplain: (e) => { io.send({ type: 'explain', ...e }) },
-            onOutput: (stream, data) => { io.send({ type: 'output', stream, data: Buffer.from(data).toString('base64') }) }
-          })
+            onExplain: (e: ExplainEntry) => { io.send({ type: 'explain', ...e }) },
+            onOutput: (stream: 'stdout' | 'stderr', data: Uint8Array) => { io.send({ type: 'output', stream, data: Buffer.from(data).toString('base64') }) }
+          }
+          const result = request.inference !== undefined ? await consumer.leaseInference(request.inference, options) : await consumer.lease(request.spec, options)
           return leaseSummary(result, request.artifactsDir)
         }
       })
@@ -69,7 +77,7 @@ export const command: Command = {
       emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys() }, [
         `✓ clawnode provider ${node.peerId.toString()}`,
         ...addrs.map(a => `  listening on ${a}`),
-        `  offers ${caps.runtimes.join(', ')} with ${caps.images.length} allowed image(s), ${caps.cpuCores} CPU cores, up to ${caps.maxConcurrentJobs} jobs at once`,
+        `  offers ${caps.runtimes.join(', ')} with ${caps.images.length} allowed image(s), ${caps.models.length === 0 ? 'no models' : `models ${caps.models.map(m => m.id).join(', ')}`}, ${caps.cpuCores} CPU cores, up to ${caps.maxConcurrentJobs} jobs at once`,
         '  Ctrl-C to stop',
         ''
       ].join('\n'))
@@ -86,6 +94,7 @@ export const command: Command = {
       await service.stop().catch((err: unknown) => { log.error('%e', err) })
       await runner.stop().catch((err: unknown) => { log.error('%e', err) })
       await provider.stop().catch((err: unknown) => { log.error('%e', err) })
+      await models?.close().catch((err: unknown) => { log.error('%e', err) })
       await node.stop().catch((err: unknown) => { log.error('%e', err) })
     }
     emit('stopped', {}, '✓ stopped\n')
@@ -94,10 +103,13 @@ export const command: Command = {
 }
 
 /** The body of a control `/lease` request, checked: the node acts on it for whoever holds the socket. */
-function parseLeaseRequest (body: unknown): { spec: unknown, maxPrice: number, artifactsDir: string } {
+function parseLeaseRequest (body: unknown): { spec: unknown, inference?: InferenceRequest, maxPrice: number, artifactsDir: string } {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
-  if (typeof b.spec !== 'object' || b.spec === null) throw new UsageError('the lease request has no job spec')
+  const hasSpec = typeof b.spec === 'object' && b.spec !== null
+  const hasInference = typeof b.inference === 'object' && b.inference !== null
+  if (hasSpec === hasInference) throw new UsageError('the lease request needs a job spec or an inference request')
   if (typeof b.maxPrice !== 'number' || !Number.isSafeInteger(b.maxPrice) || b.maxPrice < 0) throw new UsageError('the lease request\'s maxPrice must be a whole number of millicredits')
   if (typeof b.artifactsDir !== 'string' || !isAbsolute(b.artifactsDir)) throw new UsageError('the lease request\'s artifactsDir must be an absolute path')
-  return { spec: b.spec, maxPrice: b.maxPrice, artifactsDir: b.artifactsDir }
+  // (The inference request's fields are checked where its payload is built: encodeInferencePayload.)
+  return { spec: b.spec, ...(hasInference ? { inference: b.inference as InferenceRequest } : {}), maxPrice: b.maxPrice, artifactsDir: b.artifactsDir }
 }
