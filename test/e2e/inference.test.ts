@@ -15,7 +15,7 @@ import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, cli, rejectsWith, tempDir } from '../helpers.ts'
+import { bounded, cli, rejectsWith, startNode, stopNode, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
 interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
@@ -113,6 +113,31 @@ s('clawnode lease --model streams the text and prints the token usage and cost',
   assert.is(summary.provider, ctx.cheap.node.peerId.toString())
   const bad = await cli(['lease', '--model', 'tiny', '--max-tokens', '0', '--data', await tempDir(), 'x'])
   assert.is(bad.code, 2)
+}))
+
+s('clawnode start serves its models; clawnode lease --model goes through a running node', bounded(120_000, async (ctx) => {
+  const boot = ctx.boot.getMultiaddrs().map(String)[0] ?? ''
+  const data = await tempDir()
+  const { mkdir, writeFile } = await import('node:fs/promises')
+  await mkdir(join(data, 'models'))
+  generateModel({ ...PRESETS.tiny!, name: 'served', seed: 5, eos: 'never' }, join(data, 'models', 'served.gguf'))
+  await writeFile(join(data, 'models', 'broken.gguf'), 'junk')
+  const provider = await startNode(['--bootstrap', boot], { data })
+  const consumer = await startNode(['--bootstrap', boot])
+  try {
+    const offered = JSON.parse((await cli(['caps', '--json', '--data', data])).stdout) as { capabilities: Capabilities, keys: string[] }
+    assert.equal(offered.capabilities.models.map(m => m.id), ['served'])
+    assert.ok(offered.keys.includes('/clawnode/cap/1/model/served'))
+    assert.ok(offered.keys.includes('/clawnode/cap/1/inference'))
+    const r = await cli(['lease', '--model', 'served', '--max-tokens', '6', '--json', '--data', consumer.data, 'Hello'], { timeoutMs: 80_000 })
+    assert.is(r.code, 0, r.stderr)
+    const summary = JSON.parse(r.stdout) as { provider: string, usage: { outputTokens: number } }
+    assert.is(summary.provider, provider.peerId)
+    assert.is(summary.usage.outputTokens, 6)
+  } finally {
+    assert.is(await stopNode(consumer), 0)
+    assert.is(await stopNode(provider), 0)
+  }
 }))
 
 s('a model nobody offers gets NoProviderError', bounded(60_000, async (ctx) => {

@@ -7,12 +7,14 @@ import { EXIT } from '../errors.ts'
 import type { Command } from '../main.ts'
 
 export const command: Command = {
-  summary: 'Show what this node advertises (hardware, runtimes, allowed images, prices, capacity) and its DHT keys',
+  summary: 'Show what this node advertises (hardware, runtimes, allowed images, models, prices, capacity) and its DHT keys',
   usage: 'clawnode caps [--json] [--data <dir>]',
   async run (ctx, args) {
     parseCommandArgs(args, {})
     await ensureDataDir(ctx.dataDir)
-    const caps = await detectCapabilities(ctx.dataDir, await loadConfig(ctx.dataDir))
+    const { scanModels } = await import('../../../sandbox/llama/index.ts')
+    const registry = await scanModels(ctx.dataDir)
+    const caps = await detectCapabilities(ctx.dataDir, await loadConfig(ctx.dataDir), registry.models)
     const keys = advertisedKeys(caps)
     if (ctx.json) {
       ctx.stdout(JSON.stringify({ capabilities: caps, keys }, null, 2) + '\n')
@@ -23,6 +25,7 @@ export const command: Command = {
       `clawnode ${caps.clawnodeVersion}: ${caps.cpuCores} CPU cores, ${(caps.memoryBytes / 1024 ** 3).toFixed(1)} GiB memory, ${caps.gpus.length === 0 ? 'no GPU' : caps.gpus.map(g => g.name).join(', ')}`,
       `runtimes: ${caps.runtimes.join(', ')}; up to ${caps.maxConcurrentJobs} jobs at once`,
       `images: ${caps.images.length === 0 ? 'none allowed (clawnode images allow <image-id>)' : caps.images.join(', ')}`,
+      `models: ${caps.models.length === 0 ? 'none (put GGUF files in <data>/models)' : caps.models.map(m => `${m.id} (${m.quantisation}, context ${m.context})`).join(', ')}${registry.broken.length === 0 ? '' : `; not offered: ${registry.broken.map(b => b.id).join(', ')} (see clawnode doctor)`}`,
       `prices (millicredits): ${p.perCpuSecond}/CPU-second, ${p.perGbSecond}/GB-second, ${p.per1kInputTokens}/1K input tokens, ${p.per1kOutputTokens}/1K output tokens`,
       'DHT keys:',
       ...keys.map(k => `  ${k}`),
