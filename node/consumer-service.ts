@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
-  BID_TTL_MS, ClawnodeError, frameStream, inputDigest, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
+  BID_TTL_MS, ClawnodeError, frameStream, inputDigest, openUsageTick, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
@@ -19,7 +19,7 @@ import type { InferenceMessage, InferenceParams } from './inference-request.ts'
 import type { CapabilityKey } from './cap-keys.ts'
 import type { CapsService } from './caps-service.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { BidInfo, CapabilityRecordInfo, Frame, FrameStream, JobKind, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
+import type { BidInfo, CapabilityRecordInfo, Frame, FrameStream, JobKind, UsageTickInfo, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
 import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:consumer')
@@ -43,6 +43,8 @@ export interface LeaseOptions {
   signal?: AbortSignal
   onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void
   onExplain?: (entry: ExplainEntry) => void
+  /** Inference: each co-signed usage tick (the provider's signed count and this consumer's countersignature). */
+  onUsage?: (usage: { tick: Uint8Array, ack: Uint8Array, outputTokens: number, bytesDelivered: number }) => void
   /**
    * Keep looking this long while discovery finds nobody (a node that just joined has an empty routing
    * table); 0 (the default) asks the DHT once.
@@ -214,6 +216,8 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
     const wall = AbortSignal.any([AbortSignal.timeout(order.limits.wallMs + BID_TTL_MS + LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
     await lp.write(encodeFrame({ type: 'award', bytes: await signAward(init.privateKey, order, bid, payload) }), { signal: wall })
     const digest = createHash('sha256')
+    let received = 0
+    let lastTick: UsageTickInfo | undefined
     const artifacts: LeaseResult['artifacts'] = []
     const partial = new Map<string, Buffer[]>()
     for (;;) {
@@ -221,6 +225,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
       if (frame.type === 'output') {
         onDelivered()
         digest.update(frame.data)
+        received += frame.data.byteLength
         options.onOutput?.(frame.stream, frame.data)
       } else if (frame.type === 'artifact') {
         onDelivered()
@@ -239,6 +244,13 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
           artifacts.push({ path: safe, size: data.byteLength, sha256: sha.toString('hex') })
           digest.update(sha)
         }
+      } else if (frame.type === 'usage') {
+        // A running count: it must cover exactly what arrived so far; countersigned at once.
+        const info = await openUsageTick(frame.bytes, { order, bid, ...(lastTick === undefined ? {} : { previous: lastTick }), received: { bytes: received, digest: digest.copy().digest() } })
+        const ack = await signReceiptAck(init.privateKey, frame.bytes)
+        await lp.write(encodeFrame({ type: 'usageAck', bytes: ack }), { signal: wall })
+        lastTick = info
+        options.onUsage?.({ tick: frame.bytes, ack, outputTokens: info.outputTokens, bytesDelivered: info.bytesDelivered })
       } else if (frame.type === 'receipt') {
         const receipt = await openReceipt(frame.bytes, { order, bid })
         if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')

@@ -5,13 +5,13 @@
  * receipt that the consumer countersigns. A malformed or hostile message closes only its own stream.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { freemem } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
-  encodeFrame, encodeOutputFrame, frameStream, MalformedMessageError, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+  encodeFrame, encodeOutputFrame, frameStream, MalformedMessageError, signUsageTick, DEFAULT_USAGE_TICK_TOKENS, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
@@ -36,6 +36,8 @@ export interface ProviderServiceInit {
   jobPolicy?: JobPolicy
   /** The models this node serves (inference orders); none when absent. */
   models?: ModelHost
+  /** Tokens between two streamed usage ticks of an inference lease (default 64). */
+  usageTickTokens?: number
   /**
    * Host memory kept free for everything else on the machine (default 256 MiB): an order whose memory
    * limit does not fit in what is free beyond it is declined as `overloaded`.
@@ -134,6 +136,27 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     keep?: (receipt: Uint8Array, ack: Uint8Array) => Promise<void>
   }
 
+  /**
+   * Reads the consumer's countersignature of each usage tick (they arrive behind the output) and keeps
+   * the last co-signed count in <data>/inference/<order>.json, even when the stream died on the way.
+   */
+  const collectUsageAcks = async (order: OrderInfo, ticks: Uint8Array[], next: (timeoutMs: number) => Promise<Uint8Array>): Promise<void> => {
+    let last: { tick: Uint8Array, ack: Uint8Array } | undefined
+    try {
+      for (const tick of ticks) {
+        const ack = await next(LEASE_STEP_TIMEOUT_MS)
+        await openReceiptAck(ack, { receiptBytes: tick, consumer: order.consumer })
+        last = { tick, ack }
+      }
+    } finally {
+      if (last !== undefined) {
+        const dir = join(init.dataDir, 'inference')
+        await mkdir(dir, { recursive: true, mode: 0o700 })
+        await writeFileAtomic(join(dir, `${Buffer.from(order.orderId).toString('hex').slice(0, 32)}.json`), JSON.stringify({ tick: Buffer.from(last.tick).toString('base64'), ack: Buffer.from(last.ack).toString('base64') }, null, 2) + '\n')
+      }
+    }
+  }
+
   const runContainer = async (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: (which: 'stdout' | 'stderr', data: Uint8Array) => void): Promise<Outcome> => {
     const spec = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>
     // The provider runs what was ordered: the ordered image and limits, whatever the payload says.
@@ -163,7 +186,9 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     }
   }
 
-  const runInference = async (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: (which: 'stdout' | 'stderr', data: Uint8Array) => void): Promise<Outcome> => {
+  const runInference = async (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: (which: 'stdout' | 'stderr', data: Uint8Array) => void, tick: (outputTokens: number) => void): Promise<Outcome> => {
+    const every = init.usageTickTokens ?? DEFAULT_USAGE_TICK_TOKENS
+    let nextTick = every
     const request = parseInferencePayload(payload)
     if (promptTokenBound(request.messages) > (order.limits.promptTokens ?? 0)) throw new MalformedMessageError('inference request', 'is longer than the prompt bound its order declared')
     const models = init.models as ModelHost
@@ -176,7 +201,12 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       // The ordered token limit holds, whatever the payload says.
       completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
         signal,
-        onText: (text) => { const data = encoder.encode(text); bytesOut += data.byteLength; emit('stdout', data) }
+        onText: (text, tokens) => {
+          const data = encoder.encode(text)
+          bytesOut += data.byteLength
+          emit('stdout', data)
+          if (tokens >= nextTick) { tick(tokens); nextTick = tokens + every }
+        }
       })
     } catch (err) {
       if ((err as Error).name === 'ModelCrashedError') models.drop(order.model)
@@ -226,23 +256,39 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         return
       }
       const payload = await openAward(awardBytes, { order, bidId, guard })
+      const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity, rttMs }
       const controller = new AbortController()
       const onClose = (): void => { controller.abort(new Error('the consumer closed the stream')) }
       stream.addEventListener('close', onClose)
       const digest = createHash('sha256')
       let sending = Promise.resolve()
       // Output goes out as produced, in order; a write that fails ends the job.
+      let delivered = 0
+      const ticks: Uint8Array[] = []
       const emit = (which: 'stdout' | 'stderr', data: Uint8Array): void => {
         digest.update(data)
+        delivered += data.byteLength
         sending = sending.then(async () => { await lp.write(encodeOutputFrame(which, data), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }).catch((err: unknown) => { controller.abort(err) })
       }
+      // A signed running count of what was delivered so far, queued behind the output it covers.
+      const tick = (outputTokens: number): void => {
+        const deliveredDigest = digest.copy().digest()
+        const bytesDelivered = delivered
+        const seq = ticks.length
+        ticks.push(new Uint8Array())
+        sending = sending.then(async () => {
+          const bytes = await signUsageTick(init.privateKey, order, bid, { seq, outputTokens, bytesDelivered, deliveredDigest })
+          ticks[seq] = bytes
+          await send({ type: 'usage', bytes })
+        }).catch((err: unknown) => { controller.abort(err) })
+      }
       const outcome = order.kind === 'inference'
-        ? await runInference(order, payload, controller.signal, emit)
+        ? await runInference(order, payload, controller.signal, emit, tick)
         : await runContainer(order, payload, controller.signal, emit)
       await sending
       stream.removeEventListener('close', onClose)
+      if (ticks.length > 0) await collectUsageAcks(order, ticks, async (ms) => (await expect('usageAck', ms)).bytes)
       await outcome.afterOutput?.((frame) => send(frame), digest)
-      const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity, rttMs }
       const receipt = await signReceipt(init.privateKey, order, bid, {
         status: outcome.status,
         usage: outcome.usage,

@@ -50,6 +50,10 @@ export const RECEIPT_DOMAIN = 'clawnode:receipt:v1'
 export const RECEIPT_ACK_DOMAIN = 'clawnode:receipt-ack:v1'
 export const RECEIPT_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/receipt/1')
 export const RECEIPT_ACK_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/receipt-ack/1')
+export const USAGE_DOMAIN = 'clawnode:usage:v1'
+export const USAGE_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/usage/1')
+/** Tokens between two streamed usage ticks of an inference lease, unless the provider configures it. */
+export const DEFAULT_USAGE_TICK_TOKENS = 64
 /** Largest frame on a task stream: an award (with its payload) plus framing. */
 export const MAX_FRAME_BYTES = MAX_AWARD_BYTES + 4096
 /** Artifacts travel in chunks of at most this many bytes. */

@@ -16,6 +16,8 @@ export type Frame =
   | { type: 'artifact', path: string, data: Uint8Array, last: boolean, size: number, sha256: Uint8Array }
   | { type: 'receipt', bytes: Uint8Array }
   | { type: 'receiptAck', bytes: Uint8Array }
+  | { type: 'usage', bytes: Uint8Array }
+  | { type: 'usageAck', bytes: Uint8Array }
   | { type: 'error', name: string, message: string, retryable: boolean }
 
 const B = (b: Uint8Array): Uint8Array<ArrayBuffer> => Uint8Array.from(b)
@@ -30,6 +32,8 @@ export function encodeFrame (frame: Frame): Uint8Array {
     case 'artifact': return LeaseFrame.encode({ artifact: { path: frame.path, data: B(frame.data), last: frame.last, size: BigInt(frame.size), sha256: B(frame.sha256) } })
     case 'receipt': return LeaseFrame.encode({ receipt: B(frame.bytes) })
     case 'receiptAck': return LeaseFrame.encode({ receiptAck: B(frame.bytes) })
+    case 'usage': return LeaseFrame.encode({ usage: B(frame.bytes) })
+    case 'usageAck': return LeaseFrame.encode({ usageAck: B(frame.bytes) })
     case 'error': return LeaseFrame.encode({ error: { name: frame.name, message: frame.message, retryable: frame.retryable } })
   }
 }
@@ -53,6 +57,8 @@ export function decodeFrame (bytes: Uint8Array): Frame {
   }
   if (f.receipt.byteLength > 0) frames.push({ type: 'receipt', bytes: f.receipt })
   if (f.receiptAck.byteLength > 0) frames.push({ type: 'receiptAck', bytes: f.receiptAck })
+  if (f.usage.byteLength > 0) frames.push({ type: 'usage', bytes: f.usage })
+  if (f.usageAck.byteLength > 0) frames.push({ type: 'usageAck', bytes: f.usageAck })
   if (f.error !== undefined) frames.push({ type: 'error', name: f.error.name.slice(0, 100), message: f.error.message.slice(0, 1000), retryable: f.error.retryable })
   if (frames.length !== 1) throw new MalformedMessageError('lease frame', `carries ${frames.length} messages, expected exactly one`)
   return frames[0] as Frame

@@ -21,6 +21,8 @@ export {
 } from './lease.ts'
 export type { OrderInfo, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'
 export { signReceipt, openReceipt, signReceiptAck, openReceiptAck } from './receipt.ts'
+export { signUsageTick, openUsageTick } from './usage.ts'
+export type { UsageTickInfo } from './usage.ts'
 export type { ReceiptInfo, ReceiptStatus, LeaseUsage } from './receipt.ts'
 export { encodeFrame, encodeOutputFrame, decodeFrame } from './frames.ts'
 export { frameStream, StreamEndedError, FRAME_HIGH_WATER_BYTES } from './frame-stream.ts'

@@ -376,6 +376,49 @@ export declare namespace Receipt {
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Receipt;
     function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptOrderIdFieldEvent | ReceiptBidIdFieldEvent | ReceiptProviderFieldEvent | ReceiptConsumerFieldEvent | ReceiptStatusFieldEvent | ReceiptUsageWallMsFieldEvent | ReceiptUsageCpuMsFieldEvent | ReceiptUsagePeakMemoryBytesFieldEvent | ReceiptUsageExitCodeFieldEvent | ReceiptUsageOomKilledFieldEvent | ReceiptUsageBytesOutFieldEvent | ReceiptUsageInputTokensFieldEvent | ReceiptUsageOutputTokensFieldEvent | ReceiptResultDigestFieldEvent | ReceiptPriceFieldEvent | ReceiptIssuedAtMsFieldEvent>;
 }
+export interface UsageTick {
+    orderId: Uint8Array<ArrayBuffer>;
+    bidId: Uint8Array<ArrayBuffer>;
+    seq: number;
+    outputTokens: bigint;
+    bytesDelivered: bigint;
+    deliveredDigest: Uint8Array<ArrayBuffer>;
+    issuedAtMs: bigint;
+}
+export declare namespace UsageTick {
+    const codec: () => Codec<UsageTick>;
+    interface UsageTickOrderIdFieldEvent {
+        field: '$.orderId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface UsageTickBidIdFieldEvent {
+        field: '$.bidId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface UsageTickSeqFieldEvent {
+        field: '$.seq';
+        value: number;
+    }
+    interface UsageTickOutputTokensFieldEvent {
+        field: '$.outputTokens';
+        value: bigint;
+    }
+    interface UsageTickBytesDeliveredFieldEvent {
+        field: '$.bytesDelivered';
+        value: bigint;
+    }
+    interface UsageTickDeliveredDigestFieldEvent {
+        field: '$.deliveredDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface UsageTickIssuedAtMsFieldEvent {
+        field: '$.issuedAtMs';
+        value: bigint;
+    }
+    function encode(obj: Partial<UsageTick>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UsageTick>): UsageTick;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UsageTick>): Generator<UsageTickOrderIdFieldEvent | UsageTickBidIdFieldEvent | UsageTickSeqFieldEvent | UsageTickOutputTokensFieldEvent | UsageTickBytesDeliveredFieldEvent | UsageTickDeliveredDigestFieldEvent | UsageTickIssuedAtMsFieldEvent>;
+}
 export interface ReceiptAck {
     receiptDigest: Uint8Array<ArrayBuffer>;
     consumer: Uint8Array<ArrayBuffer>;
@@ -404,6 +447,8 @@ export interface LeaseFrame {
     receipt: Uint8Array<ArrayBuffer>;
     receiptAck: Uint8Array<ArrayBuffer>;
     error?: LeaseError;
+    usage: Uint8Array<ArrayBuffer>;
+    usageAck: Uint8Array<ArrayBuffer>;
 }
 export declare namespace LeaseFrame {
     const codec: () => Codec<LeaseFrame>;
@@ -471,9 +516,17 @@ export declare namespace LeaseFrame {
         field: '$.error.retryable';
         value: boolean;
     }
+    interface LeaseFrameUsageFieldEvent {
+        field: '$.usage';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface LeaseFrameUsageAckFieldEvent {
+        field: '$.usageAck';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<LeaseFrame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): LeaseFrame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): Generator<LeaseFrameOrderFieldEvent | LeaseFrameBidFieldEvent | LeaseFrameDeclineFieldEvent | LeaseFrameAwardFieldEvent | LeaseFrameOutputStreamFieldEvent | LeaseFrameOutputDataFieldEvent | LeaseFrameArtifactPathFieldEvent | LeaseFrameArtifactDataFieldEvent | LeaseFrameArtifactLastFieldEvent | LeaseFrameArtifactSizeFieldEvent | LeaseFrameArtifactSha256FieldEvent | LeaseFrameReceiptFieldEvent | LeaseFrameReceiptAckFieldEvent | LeaseFrameErrorNameFieldEvent | LeaseFrameErrorMessageFieldEvent | LeaseFrameErrorRetryableFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): Generator<LeaseFrameOrderFieldEvent | LeaseFrameBidFieldEvent | LeaseFrameDeclineFieldEvent | LeaseFrameAwardFieldEvent | LeaseFrameOutputStreamFieldEvent | LeaseFrameOutputDataFieldEvent | LeaseFrameArtifactPathFieldEvent | LeaseFrameArtifactDataFieldEvent | LeaseFrameArtifactLastFieldEvent | LeaseFrameArtifactSizeFieldEvent | LeaseFrameArtifactSha256FieldEvent | LeaseFrameReceiptFieldEvent | LeaseFrameReceiptAckFieldEvent | LeaseFrameErrorNameFieldEvent | LeaseFrameErrorMessageFieldEvent | LeaseFrameErrorRetryableFieldEvent | LeaseFrameUsageFieldEvent | LeaseFrameUsageAckFieldEvent>;
 }
 export interface OutputChunk {
     stream: string;

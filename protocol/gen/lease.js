@@ -1210,6 +1210,172 @@ export var Receipt;
     }
     Receipt.stream = stream;
 })(Receipt || (Receipt = {}));
+export var UsageTick;
+(function (UsageTick) {
+    let _codec;
+    UsageTick.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.orderId != null && obj.orderId.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.orderId);
+                }
+                if ((obj.bidId != null && obj.bidId.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.bidId);
+                }
+                if ((obj.seq != null && obj.seq !== 0)) {
+                    w.uint32(24);
+                    w.uint32(obj.seq);
+                }
+                if ((obj.outputTokens != null && obj.outputTokens !== 0n)) {
+                    w.uint32(32);
+                    w.uint64(obj.outputTokens);
+                }
+                if ((obj.bytesDelivered != null && obj.bytesDelivered !== 0n)) {
+                    w.uint32(40);
+                    w.uint64(obj.bytesDelivered);
+                }
+                if ((obj.deliveredDigest != null && obj.deliveredDigest.byteLength > 0)) {
+                    w.uint32(50);
+                    w.bytes(obj.deliveredDigest);
+                }
+                if ((obj.issuedAtMs != null && obj.issuedAtMs !== 0n)) {
+                    w.uint32(56);
+                    w.uint64(obj.issuedAtMs);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    orderId: uint8ArrayAlloc(0),
+                    bidId: uint8ArrayAlloc(0),
+                    seq: 0,
+                    outputTokens: 0n,
+                    bytesDelivered: 0n,
+                    deliveredDigest: uint8ArrayAlloc(0),
+                    issuedAtMs: 0n
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.orderId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.bidId = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.seq = reader.uint32();
+                            break;
+                        }
+                        case 4: {
+                            obj.outputTokens = reader.uint64();
+                            break;
+                        }
+                        case 5: {
+                            obj.bytesDelivered = reader.uint64();
+                            break;
+                        }
+                        case 6: {
+                            obj.deliveredDigest = reader.bytes();
+                            break;
+                        }
+                        case 7: {
+                            obj.issuedAtMs = reader.uint64();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.orderId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.bidId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.seq`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.outputTokens`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.bytesDelivered`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.deliveredDigest`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.issuedAtMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, UsageTick.codec());
+    }
+    UsageTick.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, UsageTick.codec(), opts);
+    }
+    UsageTick.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, UsageTick.codec(), opts);
+    }
+    UsageTick.stream = stream;
+})(UsageTick || (UsageTick = {}));
 export var ReceiptAck;
 (function (ReceiptAck) {
     let _codec;
@@ -1341,6 +1507,14 @@ export var LeaseFrame;
                     w.uint32(74);
                     LeaseError.codec().encode(obj.error, w);
                 }
+                if ((obj.usage != null && obj.usage.byteLength > 0)) {
+                    w.uint32(82);
+                    w.bytes(obj.usage);
+                }
+                if ((obj.usageAck != null && obj.usageAck.byteLength > 0)) {
+                    w.uint32(90);
+                    w.bytes(obj.usageAck);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1351,7 +1525,9 @@ export var LeaseFrame;
                     decline: uint8ArrayAlloc(0),
                     award: uint8ArrayAlloc(0),
                     receipt: uint8ArrayAlloc(0),
-                    receiptAck: uint8ArrayAlloc(0)
+                    receiptAck: uint8ArrayAlloc(0),
+                    usage: uint8ArrayAlloc(0),
+                    usageAck: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1397,6 +1573,14 @@ export var LeaseFrame;
                             obj.error = LeaseError.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.error
                             });
+                            break;
+                        }
+                        case 10: {
+                            obj.usage = reader.bytes();
+                            break;
+                        }
+                        case 11: {
+                            obj.usageAck = reader.bytes();
                             break;
                         }
                         default: {
@@ -1469,6 +1653,20 @@ export var LeaseFrame;
                             yield* LeaseError.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
                                 limits: opts.limits?.error
                             });
+                            break;
+                        }
+                        case 10: {
+                            yield {
+                                field: `${prefix}.usage`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 11: {
+                            yield {
+                                field: `${prefix}.usageAck`,
+                                value: reader.bytes()
+                            };
                             break;
                         }
                         default: {

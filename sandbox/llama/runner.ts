@@ -43,7 +43,8 @@ export interface Completion {
 export interface LoadedModel {
   readonly path: string
   readonly contextSize: number
-  chat: (messages: ChatMessage[], params: SamplingParams, options?: { signal?: AbortSignal, onText?: (text: string) => void }) => Promise<Completion>
+  /** `onText` gets each piece of text and the tokens generated so far. */
+  chat: (messages: ChatMessage[], params: SamplingParams, options?: { signal?: AbortSignal, onText?: (text: string, tokens: number) => void }) => Promise<Completion>
   close: () => Promise<void>
 }
 
@@ -58,13 +59,13 @@ export async function loadModel (path: string, options: { threads?: number, cont
   const child: ChildProcess = fork(join(import.meta.dirname, import.meta.filename.endsWith('.ts') ? 'worker.ts' : 'worker.js'), [JSON.stringify(init)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' })
   let stderr = ''
   child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-2000) })
-  const pending = new Map<number, { resolve: (c: Completion) => void, reject: (e: Error) => void, onText?: (t: string) => void, text: string }>()
+  const pending = new Map<number, { resolve: (c: Completion) => void, reject: (e: Error) => void, onText?: (t: string, tokens: number) => void, text: string }>()
   let dead: Error | undefined
   const loaded = Promise.withResolvers<number>()
   child.on('message', (m: Record<string, unknown>) => {
     if (m.type === 'loaded') { loaded.resolve(m.contextSize as number); return }
     const p = typeof m.id === 'number' ? pending.get(m.id) : undefined
-    if (m.type === 'text' && p !== undefined) { p.text += m.text as string; p.onText?.(m.text as string); return }
+    if (m.type === 'text' && p !== undefined) { p.text += m.text as string; p.onText?.(m.text as string, m.tokens as number); return }
     if (m.type === 'done' && p !== undefined) {
       pending.delete(m.id as number)
       p.resolve({ text: p.text, stopReason: m.stopReason as string, usage: m.usage as Completion['usage'] })

@@ -3,7 +3,7 @@
  * whole process on a bad file (SIGABRT, not an exception), so a model lives alone in here: if it
  * dies, only this model is lost. Speaks JSON messages over the IPC channel:
  *   in:  { type: 'generate', id, messages, params } | { type: 'abort', id }
- *   out: { type: 'loaded', contextSize } | { type: 'text', id, text } | { type: 'done', id, … } |
+ *   out: { type: 'loaded', contextSize } | { type: 'text', id, text, tokens } | { type: 'done', id, … } |
  *        { type: 'error', id?, error }
  * The model path, thread count and context size come as argv (JSON), so loading starts at once.
  */
@@ -52,6 +52,7 @@ try {
         for (const m of turns.slice(0, -1)) history.push(m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] })
         session.setChatHistory(history)
         const before = sequence.tokenMeter.getState()
+        let generated = 0
         const result = await session.promptWithMeta(last.content, {
           maxTokens: params.maxTokens,
           ...(params.temperature === undefined ? {} : { temperature: params.temperature }),
@@ -60,7 +61,9 @@ try {
           ...(params.stop === undefined || params.stop.length === 0 ? {} : { customStopTriggers: params.stop }),
           signal: controller.signal,
           stopOnAbortSignal: true,
-          onTextChunk: (text: string) => { send({ type: 'text', id, text }) }
+          // Each text chunk says how many tokens have been generated so far (streamed usage counts them).
+          onToken: (tokens: unknown[]) => { generated += tokens.length },
+          onTextChunk: (text: string) => { send({ type: 'text', id, text, tokens: generated }) }
         })
         const used = sequence.tokenMeter.diff(before)
         session.dispose({ disposeSequence: false })

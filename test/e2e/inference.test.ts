@@ -5,6 +5,7 @@
  * carries the token meter's usage, charged per token and never above the bid. A model nobody offers
  * gets a clear error.
  */
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -13,6 +14,9 @@ import { createCapsService, createClawNode, createConsumer, createModelHost, cre
 import type { CapsService, ClawNode, Consumer, ExplainEntry, ModelHost, ProviderService } from '../../node/index.ts'
 import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
+import { openReceiptAck, USAGE_DOMAIN, USAGE_PAYLOAD_TYPE } from '../../protocol/index.ts'
+import { openEnvelope } from '../../protocol/envelope.ts'
+import { UsageTick } from '../../protocol/gen/lease.js'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
 import { bounded, cli, rejectsWith, startNode, stopNode, tempDir } from '../helpers.ts'
@@ -20,10 +24,11 @@ import { bounded, cli, rejectsWith, startNode, stopNode, tempDir } from '../help
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
 interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
 const s = suite<Ctx>('inference leases', {} as Ctx)
+const providerDirs = new Map<string, string>()
 
 const prices = (per1kOutputTokens: number): Capabilities['prices'] => ({ per1kInputTokens: 100, per1kOutputTokens, perCpuSecond: 0, perGbSecond: 0 })
 
-async function provider (bootstrap: string[], modelsDir: string, per1kOutputTokens: number): Promise<Provider> {
+async function provider (bootstrap: string[], modelsDir: string, per1kOutputTokens: number, usageTickTokens?: number): Promise<Provider> {
   const dataDir = await tempDir()
   const node = await createClawNode({ dataDir, network: { bootstrap } })
   await node.start()
@@ -36,7 +41,8 @@ async function provider (bootstrap: string[], modelsDir: string, per1kOutputToke
     prices: prices(per1kOutputTokens), maxConcurrentJobs: 2
   }
   const runner = createSandboxRunner({ dataDir })
-  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs: 2, models })
+  const p = createProviderService({ node, privateKey, runner, dataDir, prices: capabilities.prices, maxConcurrentJobs: 2, models, ...(usageTickTokens === undefined ? {} : { usageTickTokens }) })
+  providerDirs.set(node.peerId.toString(), dataDir)
   await p.start()
   const caps = createCapsService({ node, privateKey, capabilities })
   await caps.start()
@@ -53,7 +59,7 @@ s.before(async (ctx) => {
   ctx.boot = await createClawNode({ dataDir: await tempDir() })
   await ctx.boot.start()
   const boot = ctx.boot.getMultiaddrs().map(String)
-  ctx.cheap = await provider(boot, modelsRoot, 1000)
+  ctx.cheap = await provider(boot, modelsRoot, 1000, 8)
   ctx.dear = await provider(boot, modelsRoot, 5000)
   const dir = await tempDir()
   ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
@@ -97,6 +103,45 @@ s('the cheaper provider streams the text; the receipt carries token usage, charg
   const charged = Math.ceil(((result.receipt.usage.inputTokens ?? 0) * 100 + 32 * 1000) / 1000)
   assert.is(result.receipt.price, Math.min(bid, charged))
   assert.is(explain.find(e => e.peer === ctx.dear.node.peerId.toString())?.fate, 'outbid')
+}))
+
+s('usage streams as co-signed ticks every N tokens; an aborted lease leaves both sides a count within N', bounded(120_000, async (ctx) => {
+  const ticks: Array<{ tick: Uint8Array, ack: Uint8Array, outputTokens: number }> = []
+  const result = await ctx.consumer.leaseInference({ model: 'tiny', messages: [{ role: 'user', content: 'Count.' }], maxTokens: 32, params: { seed: 4 } }, {
+    maxPrice: 1_000_000, artifactsDir: await tempDir(), onUsage: (u) => { ticks.push(u) }
+  })
+  assert.ok(result.provider.equals(ctx.cheap.node.peerId))
+  assert.equal(ticks.map(t => t.outputTokens), [8, 16, 24, 32])
+  const savedAt = join(providerDirs.get(ctx.cheap.node.peerId.toString()) ?? '', 'inference', `${Buffer.from(result.receipt.orderId).toString('hex').slice(0, 32)}.json`)
+  const saved = JSON.parse(await readFile(savedAt, 'utf8')) as { tick: string, ack: string }
+  assert.is(Buffer.from(saved.tick, 'base64').equals(Buffer.from(ticks.at(-1)!.tick)), true, 'the provider keeps the last co-signed tick')
+  await openReceiptAck(Buffer.from(saved.ack, 'base64'), { receiptBytes: Buffer.from(saved.tick, 'base64'), consumer: ctx.consumerNode.peerId })
+
+  // The consumer stops reading after the second tick: each side's last co-signed count is within N (8)
+  // tokens of what was delivered.
+  const dir = join(providerDirs.get(ctx.cheap.node.peerId.toString()) ?? '', 'inference')
+  const before = new Set(await readdir(dir))
+  const controller = new AbortController()
+  const seen: number[] = []
+  let deliveredBytes = 0
+  await ctx.consumer.leaseInference({ model: 'tiny', messages: [{ role: 'user', content: 'Go on.' }], maxTokens: 400, params: { seed: 5 } }, {
+    maxPrice: 10_000_000, artifactsDir: await tempDir(), signal: controller.signal,
+    onOutput: (_s, d) => { deliveredBytes += d.byteLength },
+    onUsage: (u) => { seen.push(u.outputTokens); if (seen.length === 2) controller.abort() }
+  }).then(() => { assert.unreachable('an aborted lease completed') }, () => {})
+  assert.is(seen.at(-1), 16)
+  // The provider's file for that lease holds its last co-signed tick.
+  const tokensIn = async (f: string): Promise<number> => {
+    const t = JSON.parse(await readFile(join(dir, f), 'utf8')) as { tick: string }
+    return Number(UsageTick.decode((await openEnvelope(Buffer.from(t.tick, 'base64'), USAGE_DOMAIN, USAGE_PAYLOAD_TYPE, 1 << 20)).payload).outputTokens)
+  }
+  let providerCount = 0
+  for (let i = 0; i < 100 && providerCount === 0; i++) {
+    for (const f of await readdir(dir)) if (!before.has(f)) providerCount = await tokensIn(f)
+    if (providerCount === 0) await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  assert.ok(providerCount >= 16 && providerCount <= 24, `the provider holds a co-signed count of ${providerCount}`)
+  assert.ok(deliveredBytes > 0)
 }))
 
 s('clawnode lease --model streams the text and prints the token usage and cost', bounded(90_000, async (ctx) => {

@@ -45,7 +45,7 @@ export const command: Command = {
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
     const consumer = createConsumer({ node, privateKey, caps: service })
-    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }) })
+    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }), ...(config.provider.usageTickTokens === undefined ? {} : { usageTickTokens: config.provider.usageTickTokens }) })
     let status: NodeJS.Timeout | undefined
     let control: ControlServer | undefined
     try {
