@@ -5,11 +5,16 @@
  * carries the token meter's usage, charged per token and never above the bid. A model nobody offers
  * gets a clear error.
  */
+import { spawn } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
+import OpenAI from 'openai'
+import { createNetworkBackend } from '../../node/gateway-backend.ts'
+import { startGateway } from '../../node/gateway.ts'
 import { createCapsService, createClawNode, createConsumer, createModelHost, createProviderService, loadOrCreatePeerKey, maxInferencePrice, promptTokenBound } from '../../node/index.ts'
 import type { CapsService, ClawNode, Consumer, ExplainEntry, ModelHost, ProviderService } from '../../node/index.ts'
 import { createSandboxRunner } from '../../sandbox/index.ts'
@@ -19,7 +24,7 @@ import { openEnvelope } from '../../protocol/envelope.ts'
 import { UsageTick } from '../../protocol/gen/lease.js'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, cli, rejectsWith, startNode, stopNode, tempDir } from '../helpers.ts'
+import { bounded, cli, rejectsWith, ROOT, startNode, stopNode, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
 interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
@@ -182,6 +187,70 @@ s('clawnode start serves its models; clawnode lease --model goes through a runni
   } finally {
     assert.is(await stopNode(consumer), 0)
     assert.is(await stopNode(provider), 0)
+  }
+}))
+
+s('the official openai client through the gateway: chat streamed and not, models, usage as on the receipt, errors', bounded(120_000, async (ctx) => {
+  const backend = createNetworkBackend({ consumer: ctx.consumer, caps: ctx.consumerCaps })
+  const gateway = await startGateway({ backend, dataDir: await tempDir(), port: 0 })
+  try {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0 })
+    const models = await client.models.list()
+    assert.equal(models.data.map(m => m.id), ['tiny'])
+    const chat = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 10, seed: 1 })
+    assert.is(chat.usage?.completion_tokens, 10)
+    assert.ok((chat.usage?.prompt_tokens ?? 0) > 0)
+    assert.ok((chat.choices[0]?.message.content ?? '').length > 0)
+    assert.is(chat.choices[0]?.finish_reason, 'length')
+    assert.is((chat as unknown as { provider: string }).provider, ctx.cheap.node.peerId.toString())
+    const stream = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 10, seed: 1, stream: true, stream_options: { include_usage: true } })
+    let text = ''
+    let usage: { completion_tokens: number } | undefined
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? ''
+      if (chunk.usage != null) usage = chunk.usage
+    }
+    assert.is(text, chat.choices[0]?.message.content, 'the same seed streams the same text')
+    assert.is(usage?.completion_tokens, 10)
+    try {
+      await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 4 })
+      assert.unreachable('an unknown model was served')
+    } catch (err) {
+      assert.is((err as { status?: number }).status, 404)
+      assert.is((err as { code?: string }).code, 'model_not_found')
+    }
+    try {
+      await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }], max_tokens: 100, max_price: 1 } as never)
+      assert.unreachable('a lease above every ceiling was served')
+    } catch (err) {
+      assert.is((err as { status?: number }).status, 402)
+    }
+  } finally {
+    await gateway.close()
+  }
+}))
+
+s('clawnode lease --serve: the official client uses the endpoint with the key from the data dir; Ctrl-C stops it', bounded(120_000, async (ctx) => {
+  const data = await tempDir()
+  const boot = ctx.boot.getMultiaddrs().map(String)[0] ?? ''
+  const child = spawn(process.execPath, [join(ROOT, 'node', 'cli', 'bin.js'), 'lease', '--serve', '--port', '0', '--json', '--bootstrap', boot, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  try {
+    const serving = await new Promise<{ url: string, tokenFile: string }>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', (line) => { resolve(JSON.parse(line) as { url: string, tokenFile: string }) })
+      child.once('exit', (code) => { reject(new Error(`lease --serve exited with ${code}: ${stderr}`)) })
+    })
+    const token = (await readFile(serving.tokenFile, 'utf8')).trim()
+    const client = new OpenAI({ baseURL: serving.url, apiKey: token, maxRetries: 0 })
+    const chat = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5 })
+    assert.is(chat.usage?.completion_tokens, 5)
+    const refused = new OpenAI({ baseURL: serving.url, apiKey: 'wrong', maxRetries: 0 })
+    await refused.models.list().then(() => { assert.unreachable('a wrong key was accepted') }, (err: { status?: number }) => { assert.is(err.status, 401) })
+  } finally {
+    const exited = new Promise<number | null>(resolve => child.once('exit', resolve))
+    child.kill('SIGINT')
+    assert.is(await exited, 0)
   }
 }))
 

@@ -12,7 +12,9 @@ import { LEASE_DISCOVERY_WINDOW_MS } from '../../constants.ts'
 import { createClawNode } from '../../libp2p.ts'
 import { clawnodeVersion } from '../../version.ts'
 import { MAX_SPEC_BYTES } from '../../../sandbox/index.ts'
-import { parseCommandArgs } from '../context.ts'
+import { parseCommandArgs, untilAborted } from '../context.ts'
+import { createNetworkBackend } from '../../gateway-backend.ts'
+import { DEFAULT_GATEWAY_DAILY_BUDGET, DEFAULT_GATEWAY_MAX_REQUEST_PRICE, gatewayTokenPath, startGateway } from '../../gateway.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import type { ExplainEntry } from '../../consumer-service.ts'
 import type { NetworkConfig } from '../../config.ts'
@@ -21,6 +23,8 @@ import type { Command } from '../main.ts'
 
 const STATUS_EXIT: Record<string, number> = { succeeded: EXIT.ok, failed: EXIT.failure, timeout: EXIT.timeout, cancelled: EXIT.cancelled }
 const DEFAULT_MAX_PRICE = 1_000_000
+/** The port `--serve` listens on unless --port says otherwise (fixed, so tools keep their settings). */
+const DEFAULT_SERVE_PORT = 8777
 /** Tokens a `--model` lease generates unless --max-tokens says otherwise. */
 const DEFAULT_MAX_TOKENS = 256
 
@@ -28,7 +32,10 @@ export const command: Command = {
   summary: 'Buy a container job or inference on the network: find providers, take the best bid, stream the result, verify the receipt',
   usage: 'clawnode lease --image <image-id> [options] -- <cmd> [args…]\n' +
     '       clawnode lease --spec <job.json> [options]\n' +
-    '       clawnode lease --model <model-id> [--max-tokens N] [--temperature T] [--seed N] [--system TEXT] [options] "prompt"\n\n' +
+    '       clawnode lease --model <model-id> [--max-tokens N] [--temperature T] [--seed N] [--system TEXT] [options] "prompt"\n' +
+    '       clawnode lease --serve [--port N] [--max-price <millicredits>] [--daily-budget <millicredits>] [--bootstrap <multiaddr>]…\n\n' +
+    '--serve runs an OpenAI-compatible endpoint on 127.0.0.1 (until Ctrl-C) whose requests are leases;\n' +
+    'its API key is printed once and kept in <data>/gateway.token.\n\n' +
     'Options: --bootstrap <multiaddr>… (else the config\'s), --max-price <millicredits> (default 1000000),\n' +
     '         --out <dir> (artifacts; default <data>/leases/<time>), --explain (each provider\'s fate), --json,\n' +
     '         --standalone (use a short-lived node even when `clawnode start` runs with this --data)\n\n' +
@@ -47,8 +54,12 @@ export const command: Command = {
       'max-tokens': { type: 'string' },
       temperature: { type: 'string' },
       seed: { type: 'string' },
-      system: { type: 'string' }
+      system: { type: 'string' },
+      serve: { type: 'boolean' },
+      port: { type: 'string' },
+      'daily-budget': { type: 'string' }
     })
+    if (values.serve === true) return await serveGateway(ctx, values)
     let spec: unknown
     let inference: InferenceRequest | undefined
     if (values.model !== undefined) {
@@ -176,4 +187,53 @@ async function leaseStandalone (ctx: CliContext, network: NetworkConfig, request
     await caps.stop().catch(() => {})
     await node.stop().catch(() => {})
   }
+}
+
+/** `clawnode lease --serve`: a consumer node and the OpenAI-compatible gateway in front of it, until Ctrl-C. */
+async function serveGateway (ctx: CliContext, values: Record<string, unknown>): Promise<number> {
+  const whole = (flag: string, fallback: number): number => {
+    const text = values[flag]
+    if (text === undefined) return fallback
+    const n = Number(text)
+    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${flag} must be a whole number`)
+    return n
+  }
+  const port = whole('port', DEFAULT_SERVE_PORT)
+  if (port > 65535) throw new UsageError('--port must be 0..65535')
+  await ensureDataDir(ctx.dataDir)
+  const config = await loadConfig(ctx.dataDir)
+  const bootstrap = values.bootstrap as string[] | undefined
+  const network: NetworkConfig = { ...config.network, ...(bootstrap === undefined ? {} : { bootstrap }) }
+  const node = await createClawNode({ dataDir: ctx.dataDir, network })
+  const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
+  const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined
+  try {
+    await node.start()
+    await caps.start()
+    const consumer = createConsumer({ node, privateKey, caps })
+    gateway = await startGateway({
+      backend: createNetworkBackend({ consumer, caps, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }),
+      dataDir: ctx.dataDir,
+      port,
+      maxRequestPriceMillicredits: whole('max-price', DEFAULT_GATEWAY_MAX_REQUEST_PRICE),
+      dailyBudgetMillicredits: whole('daily-budget', DEFAULT_GATEWAY_DAILY_BUDGET)
+    })
+    if (ctx.json) ctx.stdout(JSON.stringify({ event: 'serving', url: `${gateway.url}/v1`, tokenFile: gatewayTokenPath(ctx.dataDir), peerId: node.peerId.toString() }) + '\n')
+    else {
+      ctx.stderr([
+        `✓ OpenAI-compatible endpoint on ${gateway.url}/v1 (consumer ${node.peerId.toString()})`,
+        `  API key (also in ${gatewayTokenPath(ctx.dataDir)}): ${gateway.token}`,
+        `  try: curl ${gateway.url}/v1/models -H "Authorization: Bearer $(cat ${gatewayTokenPath(ctx.dataDir)})"`,
+        '  Ctrl-C to stop',
+        ''
+      ].join('\n'))
+    }
+    await untilAborted(ctx.signal)
+  } finally {
+    await gateway?.close().catch(() => {})
+    await caps.stop().catch(() => {})
+    await node.stop().catch(() => {})
+  }
+  return EXIT.ok
 }

@@ -1,0 +1,101 @@
+/**
+ * The gateway's backend on the network: models are what providers announce under the generic
+ * inference key (records fetched and verified, cached briefly, capped), and each completion is an
+ * inference lease (consumer.leaseInference: cheapest bid, then direct and lower RTT; the next bidder
+ * when the chosen provider fails before the first token). Errors keep the names the gateway maps.
+ */
+import { ClawnodeError } from '../protocol/index.ts'
+import { NoProviderError } from './consumer-service.ts'
+import type { CapsService } from './caps-service.ts'
+import type { Consumer } from './consumer-service.ts'
+import type { GatewayModel, InferenceBackend } from './gateway.ts'
+
+/** How long the model list is reused. */
+export const MODEL_LIST_CACHE_MS = 10_000
+/** Providers a model list is built from, at most. */
+export const MAX_LISTED_PROVIDERS = 64
+
+export class UnknownModelError extends ClawnodeError {
+  static override name = 'UnknownModelError'
+  constructor (model: string) {
+    super(`No provider on the network offers the model ${JSON.stringify(model.slice(0, 100))}`, { hint: 'GET /v1/models lists the models on offer.' })
+  }
+}
+
+export class PriceCeilingError extends ClawnodeError {
+  static override name = 'PriceCeilingError'
+  constructor (model: string, detail: string) {
+    super(`No provider offers ${model} within the price ceiling: ${detail}`, { hint: 'Raise the ceiling (max_price, or the gateway\'s per-request limit), or ask for fewer tokens.' })
+  }
+}
+
+export function createNetworkBackend (init: { consumer: Consumer, caps: CapsService, discoveryWindowMs?: number }): InferenceBackend {
+  let cached: { at: number, models: GatewayModel[] } | undefined
+  const listModels = async ({ signal }: { signal: AbortSignal }): Promise<GatewayModel[]> => {
+    if (cached !== undefined && Date.now() - cached.at < MODEL_LIST_CACHE_MS) return cached.models
+    const records = await init.caps.discover({ kind: 'inference' }, { signal, limit: MAX_LISTED_PROVIDERS })
+    const byId = new Map<string, GatewayModel>()
+    for (const r of records) {
+      for (const m of r.models) {
+        const seen = byId.get(m.id)
+        const cheaper = seen === undefined || r.prices.per1kOutputTokens < seen.per1kOutputTokens
+        byId.set(m.id, {
+          id: m.id,
+          contextLength: Math.max(seen?.contextLength ?? 0, m.context),
+          per1kInputTokens: cheaper ? r.prices.per1kInputTokens : seen.per1kInputTokens,
+          per1kOutputTokens: cheaper ? r.prices.per1kOutputTokens : seen.per1kOutputTokens,
+          providers: (seen?.providers ?? 0) + 1
+        })
+      }
+    }
+    const models = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id))
+    cached = { at: Date.now(), models }
+    return models
+  }
+  return {
+    listModels,
+    async complete (request, { signal, onText }) {
+      const decoder = new TextDecoder()
+      let text = ''
+      const emit = (piece: string): void => { if (piece !== '') { text += piece; onText(piece) } }
+      const declines: string[] = []
+      let result
+      try {
+        result = await init.consumer.leaseInference({
+          model: request.model,
+          messages: request.messages,
+          maxTokens: request.maxTokens,
+          params: {
+            ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+            ...(request.topP === undefined ? {} : { topP: request.topP }),
+            ...(request.seed === undefined ? {} : { seed: request.seed }),
+            ...(request.stop === undefined ? {} : { stop: request.stop })
+          }
+        }, {
+          maxPrice: request.maxPrice,
+          artifactsDir: '/nonexistent',
+          signal,
+          ...(init.discoveryWindowMs === undefined ? {} : { discoveryWindowMs: init.discoveryWindowMs }),
+          onOutput: (_stream, data) => { emit(decoder.decode(data, { stream: true })) },
+          onExplain: (e) => { if (e.fate === 'declined') declines.push(e.detail) }
+        })
+      } catch (err) {
+        if (err instanceof NoProviderError) {
+          const offered = (await listModels({ signal }).catch(() => [])).some(m => m.id === request.model)
+          if (!offered) throw new UnknownModelError(request.model)
+          if (declines.length > 0 && declines.every(d => d === 'price-below-minimum')) throw new PriceCeilingError(request.model, `${declines.length} provider(s) quote more than ${request.maxPrice} millicredits`)
+        }
+        throw err
+      }
+      emit(decoder.decode())
+      const r = result.receipt
+      return {
+        text,
+        finishReason: (r.usage.outputTokens ?? 0) >= request.maxTokens ? 'length' : 'stop',
+        usage: { promptTokens: r.usage.inputTokens ?? 0, completionTokens: r.usage.outputTokens ?? 0 },
+        provider: result.provider.toString(),
+        price: r.price
+      }
+    }
+  }
+}
