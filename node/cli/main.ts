@@ -15,7 +15,7 @@ export interface Command {
 
 const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command: Command }> }> = {
   start: { summary: 'Run a provider node: join the network, advertise, answer and run leases, until Ctrl-C', load: async () => await import('./commands/start.ts') },
-  lease: { summary: 'Buy a container job on the network and stream its result', load: async () => await import('./commands/lease.ts') },
+  lease: { summary: 'Buy a container job or inference on the network and stream its result; --serve for an OpenAI-compatible endpoint', load: async () => await import('./commands/lease.ts') },
   bootstrap: { summary: 'Run a bootstrap node: DHT server, circuit relay and STUN for peers behind NAT, until Ctrl-C', load: async () => await import('./commands/bootstrap.ts') },
   status: { summary: 'Show the running node\'s peer id, addresses, peers and jobs', load: async () => await import('./commands/status.ts') },
   peers: { summary: 'List the peers the running node is connected to', load: async () => await import('./commands/peers.ts') },
