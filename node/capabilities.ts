@@ -9,7 +9,7 @@ import { DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_PRICES } from './constants.ts'
 import { clawnodeVersion } from './version.ts'
 import type { NodeConfig } from './config.ts'
 import type { Capabilities } from '../protocol/index.ts'
-import type { RegisteredModel } from '../sandbox/llama/index.ts'
+import type { RegisteredModel } from '../sandbox/index.ts'
 
 export async function detectCapabilities (dataDir: string, config: NodeConfig, models: RegisteredModel[] = []): Promise<Capabilities> {
   const runtime = config.sandbox.runtime ?? 'runsc'

@@ -5,7 +5,7 @@ import { constants } from 'node:fs'
 import { access, readdir, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME
+  createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME, scanModels
 } from '../sandbox/index.ts'
 import type { Docker } from '../sandbox/index.ts'
 
@@ -127,7 +127,6 @@ async function dataDirChecks (dir: string): Promise<DoctorCheck[]> {
 
 /** One line per model file: good ones with what they are, broken ones with the reason (never loaded). */
 async function modelChecks (dir: string): Promise<DoctorCheck[]> {
-  const { scanModels } = await import('../sandbox/llama/index.ts')
   const registry = await scanModels(dir)
   return [
     ...registry.models.map(m => ({ name: `model ${m.id}`, ok: true, detail: `${m.architecture} ${m.quantisation}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters, context ${m.contextLength}, sha256 ${m.sha256.slice(0, 12)}…` })),

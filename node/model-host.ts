@@ -5,8 +5,8 @@
  */
 import { logger } from '@libp2p/logger'
 import { ClawnodeError } from '../protocol/index.ts'
-import { loadModel } from '../sandbox/llama/index.ts'
-import type { LoadedModel, RegisteredModel } from '../sandbox/llama/index.ts'
+import { loadModel } from '../sandbox/index.ts'
+import type { LoadedModel, RegisteredModel } from '../sandbox/index.ts'
 
 const log = logger('clawnode:models')
 

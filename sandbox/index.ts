@@ -30,3 +30,13 @@ export { createTarEndDetector } from './tar-end.ts'
 export { RunInterruptedError } from './recovery.ts'
 export { collectArtifacts, putInputs } from './files.ts'
 export type { Sandbox, SandboxProfile } from './sandbox.ts'
+
+// Inference (sandbox/llama): node-llama-cpp is loaded on first use only, so container-only code and
+// `clawnode --help` never pay for it.
+export type { ModelRegistry, RegisteredModel, BrokenModel, ModelFileInfo, LoadedModel, ChatMessage, SamplingParams, Completion } from './llama/index.ts'
+export async function scanModels (...args: Parameters<typeof import('./llama/index.ts').scanModels>): ReturnType<typeof import('./llama/index.ts').scanModels> {
+  return await (await import('./llama/index.ts')).scanModels(...args)
+}
+export async function loadModel (...args: Parameters<typeof import('./llama/index.ts').loadModel>): ReturnType<typeof import('./llama/index.ts').loadModel> {
+  return await (await import('./llama/index.ts')).loadModel(...args)
+}

@@ -1,4 +1,5 @@
 import { advertisedKeys } from '../../caps-service.ts'
+import { scanModels } from '../../../sandbox/index.ts'
 import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig } from '../../config.ts'
 import { ensureDataDir } from '../../data-dir.ts'
@@ -12,7 +13,6 @@ export const command: Command = {
   async run (ctx, args) {
     parseCommandArgs(args, {})
     await ensureDataDir(ctx.dataDir)
-    const { scanModels } = await import('../../../sandbox/llama/index.ts')
     const registry = await scanModels(ctx.dataDir)
     const caps = await detectCapabilities(ctx.dataDir, await loadConfig(ctx.dataDir), registry.models)
     const keys = advertisedKeys(caps)

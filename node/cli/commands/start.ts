@@ -13,7 +13,7 @@ import { createModelHost } from '../../model-host.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { createClawNode } from '../../libp2p.ts'
-import { createSandboxRunner } from '../../../sandbox/index.ts'
+import { createSandboxRunner, scanModels } from '../../../sandbox/index.ts'
 import { eventWriter, parseCommandArgs, untilAborted } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import { NETWORK_OPTIONS, networkFromFlags } from '../network-flags.ts'
@@ -37,7 +37,6 @@ export const command: Command = {
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
     const node = await createClawNode({ dataDir: ctx.dataDir, network, ...(config.provider.recordTtlMs === undefined ? {} : { recordTtlMs: config.provider.recordTtlMs }) })
     // Models: every good GGUF file in <data>/models; broken ones are reported and never advertised.
-    const { scanModels } = await import('../../../sandbox/llama/index.ts')
     const registry = await scanModels(ctx.dataDir)
     for (const b of registry.broken) ctx.stderr(`⚠ model ${b.id} is not offered: ${b.error.message}\n  → ${b.error.hint}\n`)
     const models = registry.models.length === 0 ? undefined : createModelHost(registry.models)
