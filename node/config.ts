@@ -54,6 +54,8 @@ export interface ProviderConfig {
   memoryReserveMb?: number
   /** Tokens between two streamed, co-signed usage ticks of an inference lease (default 64). */
   usageTickTokens?: number
+  /** GGUF files served besides those in <data>/models (paths relative to the data dir or absolute). */
+  models?: Array<{ id?: string, path: string }>
 }
 
 export interface NodeConfig {
@@ -122,10 +124,19 @@ function parseProvider (path: string, value: unknown): ProviderConfig {
   const p = value as Record<string, unknown>
   const out: ProviderConfig = {}
   for (const key of Object.keys(p)) {
-    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs', 'memoryReserveMb', 'usageTickTokens'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
+    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs', 'memoryReserveMb', 'usageTickTokens', 'models'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
   }
   if (p.maxConcurrentJobs !== undefined) out.maxConcurrentJobs = positiveInt(path, 'provider.maxConcurrentJobs', p.maxConcurrentJobs, 1024)
   if (p.recordTtlMs !== undefined) out.recordTtlMs = positiveInt(path, 'provider.recordTtlMs', p.recordTtlMs, 24 * 60 * 60 * 1000)
+  if (p.models !== undefined) {
+    if (!Array.isArray(p.models) || p.models.length > 256) throw new ConfigError(path, 'provider.models', 'must be a list of at most 256 { "path": …, "id": … } entries')
+    out.models = p.models.map((m: unknown, i) => {
+      const e = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>
+      if (typeof e.path !== 'string' || e.path === '') throw new ConfigError(path, `provider.models[${i}].path`, 'must be the path of a GGUF file')
+      if (e.id !== undefined && typeof e.id !== 'string') throw new ConfigError(path, `provider.models[${i}].id`, 'must be a string')
+      return { path: e.path, ...(typeof e.id === 'string' ? { id: e.id } : {}) }
+    })
+  }
   if (p.usageTickTokens !== undefined) out.usageTickTokens = Math.max(1, positiveInt(path, 'provider.usageTickTokens', p.usageTickTokens, 65_536))
   if (p.memoryReserveMb !== undefined) out.memoryReserveMb = positiveInt(path, 'provider.memoryReserveMb', p.memoryReserveMb, 1024 * 1024 * 1024)
   if (p.prices !== undefined) {

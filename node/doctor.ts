@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import {
   createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME, scanModels
 } from '../sandbox/index.ts'
+import { loadConfig } from './config.ts'
 import type { Docker } from '../sandbox/index.ts'
 
 export interface DoctorCheck {
@@ -127,7 +128,9 @@ async function dataDirChecks (dir: string): Promise<DoctorCheck[]> {
 
 /** One line per model file: good ones with what they are, broken ones with the reason (never loaded). */
 async function modelChecks (dir: string): Promise<DoctorCheck[]> {
-  const registry = await scanModels(dir)
+  // A broken config is reported elsewhere; the models folder is still checked.
+  const extra = await loadConfig(dir).then(c => c.provider.models ?? [], () => [])
+  const registry = await scanModels(dir, extra)
   return [
     ...registry.models.map(m => ({ name: `model ${m.id}`, ok: true, detail: `${m.architecture} ${m.quantisation}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters, context ${m.contextLength}, sha256 ${m.sha256.slice(0, 12)}…` })),
     ...registry.broken.map(b => ({ name: `model ${b.id}`, ok: false, detail: b.error.message, fix: b.error.hint }))

@@ -58,7 +58,12 @@ const at = (meta: Meta, path: string): unknown => path.split('.').reduce<unknown
 
 /** Reads and checks a GGUF file; throws BrokenModelError naming the first problem. */
 export async function inspectModelFile (path: string): Promise<ModelFileInfo> {
-  const { size } = await stat(path)
+  let size: number
+  try {
+    size = (await stat(path)).size
+  } catch (err) {
+    throw new BrokenModelError(path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${(err as Error).message})`, { cause: err })
+  }
   let info: Awaited<ReturnType<typeof readGgufFileInfo>>
   try {
     info = await readGgufFileInfo(path, { ignoreKeys: ['tokenizer.ggml.scores', 'tokenizer.ggml.token_type', 'tokenizer.ggml.merges'] })

@@ -20,13 +20,13 @@ export interface RegisteredModel extends ModelFileInfo { id: string }
 export interface BrokenModel { id: string, path: string, error: SerializedError }
 export interface ModelRegistry { models: RegisteredModel[], broken: BrokenModel[] }
 
-/** Reads the registry. `extra`: model files named in the config, by id. */
+/** Reads the registry. `extra`: model files named in the config (relative to the data dir or absolute). */
 export async function scanModels (dataDir: string, extra: Array<{ id?: string, path: string }> = [], options: { onProgress?: (path: string) => void } = {}): Promise<ModelRegistry> {
   const dir = join(dataDir, MODELS_DIR)
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return []; throw err })
   const files = [
     ...names.filter(n => n.endsWith('.gguf')).sort().map(n => ({ id: basename(n, '.gguf'), path: join(dir, n) })),
-    ...extra.map(e => ({ id: e.id ?? basename(e.path, '.gguf'), path: resolve(e.path) }))
+    ...extra.map(e => ({ id: e.id ?? basename(e.path, '.gguf'), path: resolve(dataDir, e.path) }))
   ]
   if (files.length > MAX_MODEL_FILES) throw new ClawnodeError(`${files.length} model files, more than ${MAX_MODEL_FILES}`, { hint: `Keep at most ${MAX_MODEL_FILES} models in ${dir} and the config.` })
   const registry: ModelRegistry = { models: [], broken: [] }

@@ -63,6 +63,18 @@ test('good models are listed with their metadata; broken ones with the reason, n
   for (const b of registry.broken) assert.ok(b.error.hint.length > 0)
 })
 
+test('models named in the config: relative to the data dir or absolute; a missing one is reported, not fatal', async () => {
+  const data = await tempDir()
+  const elsewhere = await tempDir()
+  generateModel({ ...PRESETS.tiny!, name: 'a', seed: 1, eos: 'never' }, join(data, 'here.gguf'))
+  generateModel({ ...PRESETS.tiny!, name: 'b', seed: 2, eos: 'never' }, join(elsewhere, 'there.gguf'))
+  const registry = await scanModels(data, [{ path: 'here.gguf' }, { id: 'far', path: join(elsewhere, 'there.gguf') }, { id: 'gone', path: 'missing.gguf' }])
+  assert.equal(registry.models.map(m => m.id), ['here', 'far'])
+  assert.equal(registry.broken.map(b => b.id), ['gone'])
+  assert.is(registry.broken[0]?.error.name, 'BrokenModelError')
+  assert.match(registry.broken[0]?.error.message ?? '', /missing\.gguf does not exist/)
+})
+
 test('the generator is deterministic: same arguments, same bytes; another seed, other bytes', async () => {
   const dir = await tempDir()
   const cfg = { ...PRESETS.tiny!, name: 'x', seed: 7, eos: 'never' as const }

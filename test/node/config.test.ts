@@ -25,7 +25,10 @@ const bad: Array<[unknown, RegExp]> = [
   [{ network: { listen: '/ip4/127.0.0.1/tcp/0' } }, /network\.listen must be an array of strings/],
   [{ network: { iceServers: [{ url: 'stun:x' }] } }, /network\.iceServers\[0\]\.urls/],
   [{ provider: { maxConcurrentJobs: -1 } }, /provider\.maxConcurrentJobs must be an integer/],
-  [{ provider: { prices: { perToken: 1 } } }, /provider\.prices\.perToken is not a known price/]
+  [{ provider: { prices: { perToken: 1 } } }, /provider\.prices\.perToken is not a known price/],
+  [{ provider: { models: [{ id: 'x' }] } }, /provider\.models\[0\]\.path must be the path of a GGUF file/],
+  [{ provider: { usageTickTokens: 'often' } }, /provider\.usageTickTokens must be an integer/],
+  [{ network: { relayReservation: 'yes' } }, /network\.relayReservation must be true or false/]
 ]
 for (const [input, message] of bad) {
   test(`rejects ${JSON.stringify(input)}`, () => {

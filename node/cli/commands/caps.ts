@@ -13,8 +13,9 @@ export const command: Command = {
   async run (ctx, args) {
     parseCommandArgs(args, {})
     await ensureDataDir(ctx.dataDir)
-    const registry = await scanModels(ctx.dataDir)
-    const caps = await detectCapabilities(ctx.dataDir, await loadConfig(ctx.dataDir), registry.models)
+    const config = await loadConfig(ctx.dataDir)
+    const registry = await scanModels(ctx.dataDir, config.provider.models ?? [])
+    const caps = await detectCapabilities(ctx.dataDir, config, registry.models)
     const keys = advertisedKeys(caps)
     if (ctx.json) {
       ctx.stdout(JSON.stringify({ capabilities: caps, keys }, null, 2) + '\n')

@@ -37,7 +37,7 @@ export const command: Command = {
     if (runner.runtime === 'runc') ctx.stderr('⚠ WARNING: sandbox.runtime is runc: leased jobs run WITHOUT the gVisor sandbox. Only do this for code you trust.\n')
     const node = await createClawNode({ dataDir: ctx.dataDir, network, ...(config.provider.recordTtlMs === undefined ? {} : { recordTtlMs: config.provider.recordTtlMs }) })
     // Models: every good GGUF file in <data>/models; broken ones are reported and never advertised.
-    const registry = await scanModels(ctx.dataDir)
+    const registry = await scanModels(ctx.dataDir, config.provider.models ?? [])
     for (const b of registry.broken) ctx.stderr(`⚠ model ${b.id} is not offered: ${b.error.message}\n  → ${b.error.hint}\n`)
     const models = registry.models.length === 0 ? undefined : createModelHost(registry.models)
     const caps = await detectCapabilities(ctx.dataDir, config, registry.models)
