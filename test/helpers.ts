@@ -81,7 +81,7 @@ export async function rejectsWith (p: Promise<unknown>, name: string): Promise<v
   throw new Error(`expected ${name}, but it resolved`)
 }
 
-export interface StartedNode { child: ChildProcess, peerId: string, addrs: string[], keys: string[], data: string }
+export interface StartedNode { child: ChildProcess, peerId: string, addrs: string[], keys: string[], data: string, gateway?: string }
 
 /**
  * Starts `clawnode start --json` as a real process (a fresh data dir that allows the test image, unless
@@ -100,7 +100,7 @@ export async function startNode (extra: string[] = [], options: { data?: string,
     child.once('exit', (code) => { reject(new Error(`clawnode start exited with ${code}: ${stderr}`)) })
   })
   if (first.event !== 'started') throw new Error(`clawnode start said ${JSON.stringify(first)} first`)
-  return { child, data, peerId: first.peerId as string, addrs: first.addrs as string[], keys: first.keys as string[] }
+  return { child, data, peerId: first.peerId as string, addrs: first.addrs as string[], keys: first.keys as string[], ...(typeof first.gateway === 'string' ? { gateway: first.gateway } : {}) }
 }
 
 /** Ctrl-C for a started node; resolves with its exit code (at once if it already exited). */

@@ -173,7 +173,7 @@ s('clawnode start serves its models; clawnode lease --model goes through a runni
   generateModel({ ...PRESETS.tiny!, name: 'served', seed: 5, eos: 'never' }, join(data, 'models', 'served.gguf'))
   await writeFile(join(data, 'models', 'broken.gguf'), 'junk')
   const provider = await startNode(['--bootstrap', boot], { data })
-  const consumer = await startNode(['--bootstrap', boot])
+  const consumer = await startNode(['--bootstrap', boot, '--gateway', '0'])
   try {
     const offered = JSON.parse((await cli(['caps', '--json', '--data', data])).stdout) as { capabilities: Capabilities, keys: string[] }
     assert.equal(offered.capabilities.models.map(m => m.id), ['served'])
@@ -184,6 +184,15 @@ s('clawnode start serves its models; clawnode lease --model goes through a runni
     const summary = JSON.parse(r.stdout) as { provider: string, usage: { outputTokens: number } }
     assert.is(summary.provider, provider.peerId)
     assert.is(summary.usage.outputTokens, 6)
+    // The running consumer node's own gateway serves the same model to the official client.
+    const token = (await readFile(join(consumer.data, 'gateway.token'), 'utf8')).trim()
+    const status = JSON.parse((await cli(['status', '--json', '--data', consumer.data])).stdout) as { peerId: string }
+    assert.is(status.peerId, consumer.peerId)
+    assert.match(consumer.gateway ?? '', /^http:\/\/127\.0\.0\.1:\d+\/v1$/)
+    const client = new OpenAI({ baseURL: consumer.gateway, apiKey: token, maxRetries: 0 })
+    const chat = await client.chat.completions.create({ model: 'served', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 3 })
+    assert.is(chat.usage?.completion_tokens, 3)
+    assert.is((chat as unknown as { provider: string }).provider, provider.peerId)
   } finally {
     assert.is(await stopNode(consumer), 0)
     assert.is(await stopNode(provider), 0)

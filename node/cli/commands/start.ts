@@ -10,6 +10,9 @@ import { LEASE_DISCOVERY_WINDOW_MS, STATUS_INTERVAL_MS } from '../../constants.t
 import { createConsumer, leaseSummary } from '../../consumer-service.ts'
 import type { ExplainEntry, InferenceRequest } from '../../consumer-service.ts'
 import { createModelHost } from '../../model-host.ts'
+import { createNetworkBackend } from '../../gateway-backend.ts'
+import { gatewayTokenPath, startGateway } from '../../gateway.ts'
+import type { Gateway } from '../../gateway.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { createClawNode } from '../../libp2p.ts'
@@ -24,10 +27,13 @@ const log = logger('clawnode:start')
 export const command: Command = {
   summary: 'Run a provider node: join the network, advertise capabilities, answer and run leases, until Ctrl-C',
   usage: 'clawnode start [--bootstrap <multiaddr>]… [--listen <multiaddr>]… [--dht-mode server|client|auto]\n' +
-    '                      [--address-policy loopback|test-net|any] [--json] [--data <dir>]\n\n' +
+    '                      [--address-policy loopback|test-net|any] [--gateway <port>] [--json] [--data <dir>]\n\n' +
+    '--gateway serves the OpenAI-compatible endpoint on 127.0.0.1:<port> (0: any free port), backed by this node.\n' +
     'Flags override the config file\'s network section. With --json, events are JSON lines on stdout.',
   async run (ctx, args) {
-    const { values } = parseCommandArgs(args, NETWORK_OPTIONS)
+    const { values } = parseCommandArgs(args, { ...NETWORK_OPTIONS, gateway: { type: 'string' } })
+    const gatewayPort = values.gateway === undefined ? undefined : Number(values.gateway)
+    if (gatewayPort !== undefined && (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535)) throw new UsageError('--gateway takes a port, 0..65535 (0: any free port)')
     await ensureDataDir(ctx.dataDir)
     const config = await loadConfig(ctx.dataDir)
     const network = networkFromFlags(config.network, values)
@@ -47,6 +53,7 @@ export const command: Command = {
     const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }), ...(config.provider.usageTickTokens === undefined ? {} : { usageTickTokens: config.provider.usageTickTokens }) })
     let status: NodeJS.Timeout | undefined
     let control: ControlServer | undefined
+    let gateway: Gateway | undefined
     try {
       await runner.start({ signal: ctx.signal })
       await node.start()
@@ -72,10 +79,13 @@ export const command: Command = {
           return leaseSummary(result, request.artifactsDir)
         }
       })
+      // The OpenAI-compatible gateway of this node, when asked for: its requests are this node's leases.
+      if (gatewayPort !== undefined) gateway = await startGateway({ backend: createNetworkBackend({ consumer, caps: service, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }), dataDir: ctx.dataDir, port: gatewayPort })
       const addrs = node.getMultiaddrs().map(String)
-      emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys() }, [
+      emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys(), ...(gateway === undefined ? {} : { gateway: `${gateway.url}/v1`, gatewayTokenFile: gatewayTokenPath(ctx.dataDir) }) }, [
         `✓ clawnode provider ${node.peerId.toString()}`,
         ...addrs.map(a => `  listening on ${a}`),
+        ...(gateway === undefined ? [] : [`  OpenAI-compatible endpoint ${gateway.url}/v1 (API key in ${gatewayTokenPath(ctx.dataDir)})`]),
         `  offers ${caps.runtimes.join(', ')} with ${caps.images.length} allowed image(s), ${caps.models.length === 0 ? 'no models' : `models ${caps.models.map(m => m.id).join(', ')}`}, ${caps.cpuCores} CPU cores, up to ${caps.maxConcurrentJobs} jobs at once`,
         '  Ctrl-C to stop',
         ''
@@ -87,6 +97,7 @@ export const command: Command = {
       await untilAborted(ctx.signal)
     } finally {
       clearInterval(status)
+      await gateway?.close().catch((err: unknown) => { log.error('%e', err) })
       await control?.close().catch((err: unknown) => { log.error('%e', err) })
       // Stop advertising first; then cancel running jobs (their consumers get a 'cancelled' receipt),
       // then close the lease streams, then leave the network.
