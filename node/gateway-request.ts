@@ -5,16 +5,18 @@
  * refused rather than silently dropped.
  */
 import { ClawnodeError } from '../protocol/index.ts'
+import { MAX_INFERENCE_TOKENS, MAX_MESSAGES, MAX_STOP_LENGTH, MAX_STOP_STRINGS } from './inference-request.ts'
 
 /** `max_tokens` when the request gives none. */
 export const DEFAULT_GATEWAY_MAX_TOKENS = 512
+// The gateway refuses up front what an inference lease would refuse later: the same limits.
 /** Largest `max_tokens` / `max_completion_tokens` a request may ask for. */
-export const MAX_GATEWAY_MAX_TOKENS = 8192
+export const MAX_GATEWAY_MAX_TOKENS = MAX_INFERENCE_TOKENS
 /** Messages in one chat request. */
-export const MAX_GATEWAY_MESSAGES = 256
+export const MAX_GATEWAY_MESSAGES = MAX_MESSAGES
 /** Stop sequences in one request (OpenAI's own limit), and characters in each. */
-export const MAX_GATEWAY_STOP_SEQUENCES = 4
-export const MAX_GATEWAY_STOP_CHARS = 64
+export const MAX_GATEWAY_STOP_SEQUENCES = MAX_STOP_STRINGS
+export const MAX_GATEWAY_STOP_CHARS = MAX_STOP_LENGTH
 /** Characters of a model id. */
 export const MAX_GATEWAY_MODEL_ID_CHARS = 256
 

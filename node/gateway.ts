@@ -61,14 +61,7 @@ export interface GatewayModel {
   providers: number
 }
 
-export interface InferenceBackendRequest {
-  model: string
-  messages: GatewayMessage[]
-  maxTokens: number
-  temperature?: number
-  topP?: number
-  stop?: string[]
-  seed?: number
+export type InferenceBackendRequest = Pick<GatewayRequest, 'model' | 'messages' | 'maxTokens' | 'temperature' | 'topP' | 'stop' | 'seed'> & {
   /** Millicredits the completion may cost at most. */
   maxPrice: number
 }

@@ -14,7 +14,7 @@ export const MAX_PROMPT_TOKENS = 131_072
 export const MAX_MESSAGES = 256
 /** Most stop strings, and their length. */
 export const MAX_STOP_STRINGS = 4
-const MAX_STOP_LENGTH = 64
+export const MAX_STOP_LENGTH = 64
 /** Template tokens allowed per message in the prompt bound. */
 const TEMPLATE_TOKENS_PER_MESSAGE = 16
 
