@@ -65,6 +65,9 @@ function containerLimits (l: LeaseLimits): Omit<LeaseLimits, 'maxTokens' | 'prom
   return rest
 }
 
+/** Inference text produced within this window after the first goes out in one frame. */
+export const TEXT_BATCH_MS = 4
+
 /** How long the provider waits for a ping when it measures the round trip to a consumer for a bid. */
 export const RTT_PING_TIMEOUT_MS = 2_000
 export const DEFAULT_MEMORY_RESERVE_BYTES = 256 * 1024 * 1024
@@ -195,6 +198,19 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     const started = Date.now()
     const encoder = new TextEncoder()
     let bytesOut = 0
+    let pending = ''
+    let pendingTokens = 0
+    let sentFirst = false
+    let flushTimer: NodeJS.Timeout | undefined
+    const flush = (): void => {
+      flushTimer = undefined
+      if (pending === '') return
+      const data = encoder.encode(pending)
+      pending = ''
+      bytesOut += data.byteLength
+      emit('stdout', data)
+      if (pendingTokens >= nextTick) { tick(pendingTokens); nextTick = pendingTokens + every }
+    }
     let completion
     try {
       const model = await models.get(order.model)
@@ -202,12 +218,16 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
         signal,
         onText: (text, tokens) => {
-          const data = encoder.encode(text)
-          bytesOut += data.byteLength
-          emit('stdout', data)
-          if (tokens >= nextTick) { tick(tokens); nextTick = tokens + every }
+          pending += text
+          pendingTokens = tokens
+          // The first text goes out at once; later text is gathered for a few milliseconds, so a fast
+          // model sends a frame per few tokens instead of one per token.
+          // A usage tick is due: everything it counts goes out now, so ticks stay every N tokens.
+          if (!sentFirst || tokens >= nextTick) { sentFirst = true; clearTimeout(flushTimer); flush() } else flushTimer ??= setTimeout(flush, TEXT_BATCH_MS)
         }
       })
+      clearTimeout(flushTimer)
+      flush()
     } catch (err) {
       if ((err as Error).name === 'ModelCrashedError') models.drop(order.model)
       throw err
