@@ -38,8 +38,8 @@ export interface LeaseOptions {
   maxPrice: number
   /** Orders sent at once (default 3). */
   fanout?: number
-  /** Where artifacts are written. */
-  artifactsDir: string
+  /** Where artifacts are written: required for container jobs; an inference lease has none. */
+  artifactsDir?: string
   signal?: AbortSignal
   onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void
   onExplain?: (entry: ExplainEntry) => void
@@ -63,6 +63,14 @@ export interface LeaseResult {
 }
 
 interface Offer { peer: PeerId, stream: Stream, lp: FrameStream, order: OrderInfo, bid: BidInfo }
+
+/** The provider sent a frame this lease does not take. */
+export class UnexpectedLeaseFrameError extends ClawnodeError {
+  static override name = 'UnexpectedLeaseFrameError'
+  constructor (type: string, why: string) {
+    super(`The provider sent an ${type} frame: ${why}`, { hint: 'The provider broke the lease protocol; the lease fails and another provider may serve it.' })
+  }
+}
 
 /** An error as explain shows it: its name (the kind of failure) and message. */
 const describe = (err: unknown): string => err instanceof Error ? `${err.name}: ${err.message}` : String(err)
@@ -183,6 +191,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
   return {
     async lease (spec, options) {
       const job = validateJobSpec(spec)
+      if (options.artifactsDir === undefined) throw new ClawnodeError('A container lease needs a folder for its artifacts', { hint: 'Pass artifactsDir (clawnode lease --out <dir>).' })
       return await leaseWith({
         key: { kind: 'image', image: job.image },
         kind: 'container',
@@ -228,6 +237,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
         received += frame.data.byteLength
         options.onOutput?.(frame.stream, frame.data)
       } else if (frame.type === 'artifact') {
+        if (options.artifactsDir === undefined) throw new UnexpectedLeaseFrameError('artifact', 'this lease has no place for artifacts')
         onDelivered()
         const parts = partial.get(frame.path) ?? []
         parts.push(Buffer.from(frame.data))
@@ -267,7 +277,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
 }
 
 /** The plain-data summary of a lease, as `clawnode lease --json` prints it and the control API sends it. */
-export function leaseSummary (result: LeaseResult, artifactsDir: string): Record<string, unknown> {
+export function leaseSummary (result: LeaseResult, artifactsDir?: string): Record<string, unknown> {
   const r = result.receipt
   return {
     provider: result.provider.toString(),
@@ -277,7 +287,7 @@ export function leaseSummary (result: LeaseResult, artifactsDir: string): Record
     connectivity: result.bid.connectivity,
     rttMs: result.bid.rttMs,
     artifacts: result.artifacts,
-    artifactsDir,
+    ...(artifactsDir === undefined ? {} : { artifactsDir }),
     receipt: Buffer.from(result.receiptBytes).toString('base64')
   }
 }

@@ -73,7 +73,6 @@ export function createNetworkBackend (init: { consumer: Consumer, caps: CapsServ
           }
         }, {
           maxPrice: request.maxPrice,
-          artifactsDir: '/nonexistent',
           signal,
           ...(init.discoveryWindowMs === undefined ? {} : { discoveryWindowMs: init.discoveryWindowMs }),
           onOutput: (_stream, data) => { emit(decoder.decode(data, { stream: true })) },
