@@ -16,7 +16,7 @@ import { dialable, median, startPeer, stopPeers, untilJoined } from './bench-net
 import type { Stream } from '@libp2p/interface'
 
 export interface StreamsInit { transferBytes: number, rounds: number }
-export const CASES = ['tcp', 'bare', 'lease'] as const
+export const CASES = ['tcp', 'bare', 'frames', 'lease'] as const
 type Case = typeof CASES[number]
 interface Sample { ms: number, cpuMs: number }
 export interface StreamsReport {
@@ -39,7 +39,7 @@ export interface StreamsReport {
 const CHUNK = 64 * 1024
 const MiB = 1024 * 1024
 const TRANSFER_TIMEOUT_MS = 60_000
-const PROTO = { bareSink: '/clawnode/bench/bare-sink/1.0.0', bareEcho: '/clawnode/bench/bare-echo/1.0.0', leaseSink: '/clawnode/bench/lease-sink/1.0.0', leaseEcho: '/clawnode/bench/lease-echo/1.0.0' }
+const PROTO = { bareSink: '/clawnode/bench/bare-sink/1.0.0', bareEcho: '/clawnode/bench/bare-echo/1.0.0', leaseSink: '/clawnode/bench/lease-sink/1.0.0', leaseEcho: '/clawnode/bench/lease-echo/1.0.0', framesSink: '/clawnode/bench/frames-sink/1.0.0', framesEcho: '/clawnode/bench/frames-echo/1.0.0' }
 const payload = randomBytes(CHUNK)
 
 /**
@@ -50,13 +50,13 @@ const payload = randomBytes(CHUNK)
  * write resolves at once unless over FRAME_HIGH_WATER_BYTES are queued unsent) and keeps its memory
  * bounded when it does not.
  */
-function outputSender (lp: FrameStream): { push: (data: Uint8Array) => Promise<void>, finish: () => Promise<void> } {
+function outputSender (lp: FrameStream, hashing = true): { push: (data: Uint8Array) => Promise<void>, finish: () => Promise<void> } {
   const digest = createHash('sha256')
   const send = async (frame: Frame): Promise<void> => { await lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) }
   let sending = Promise.resolve()
   return {
     async push (data) {
-      digest.update(data)
+      if (hashing) digest.update(data)
       sending = sending.then(async () => { await lp.write(encodeOutputFrame('stdout', data), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }) })
       await sending
     },
@@ -69,17 +69,17 @@ function outputSender (lp: FrameStream): { push: (data: Uint8Array) => Promise<v
 }
 
 /** The consumer's read loop (node/consumer-service.ts): read, decode, hash each output frame until the receipt. */
-async function readOutput (lp: FrameStream, signal: AbortSignal, onOutput?: (data: Uint8Array) => Promise<void>): Promise<number> {
+async function readOutput (lp: FrameStream, signal: AbortSignal, onOutput?: (data: Uint8Array) => Promise<void>, hashing = true): Promise<number> {
   const digest = createHash('sha256')
   let bytes = 0
   for (;;) {
     const frame = decodeFrame(await lp.read({ signal }))
     if (frame.type === 'output') {
-      digest.update(frame.data)
+      if (hashing) digest.update(frame.data)
       bytes += frame.data.byteLength
       await onOutput?.(frame.data)
     } else if (frame.type === 'receipt') {
-      if (!Buffer.from(frame.bytes).equals(digest.digest())) throw new Error('the output does not match its digest')
+      if (hashing && !Buffer.from(frame.bytes).equals(digest.digest())) throw new Error('the output does not match its digest')
       return bytes
     } else {
       throw new Error(`unexpected ${frame.type} frame`)
@@ -154,31 +154,33 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
         await stream.close()
       })
     })
-    await handle(PROTO.leaseSink, (stream) => {
-      guard(stream, async () => {
-        const signal = AbortSignal.timeout(TRANSFER_TIMEOUT_MS)
-        const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
-        await expectFrame(lp, 'order', signal)
-        await lp.write(bid, { signal })
-        const got = await readOutput(lp, signal)
-        await stream.close()
-        sunk?.(got)
+    for (const [sinkId, echoId, hashing] of [[PROTO.leaseSink, PROTO.leaseEcho, true], [PROTO.framesSink, PROTO.framesEcho, false]] as const) {
+      await handle(sinkId, (stream) => {
+        guard(stream, async () => {
+          const signal = AbortSignal.timeout(TRANSFER_TIMEOUT_MS)
+          const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
+          await expectFrame(lp, 'order', signal)
+          await lp.write(bid, { signal })
+          const got = await readOutput(lp, signal, undefined, hashing)
+          await stream.close()
+          sunk?.(got)
+        })
       })
-    })
-    await handle(PROTO.leaseEcho, (stream) => {
-      guard(stream, async () => {
-        const signal = AbortSignal.timeout(TRANSFER_TIMEOUT_MS)
-        const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
-        await expectFrame(lp, 'order', signal)
-        await lp.write(bid, { signal })
-        // Each frame read is sent back before the next is read: when the way back is slower, the echo
-        // side stops reading, frameStream pauses the stream and yamux makes the sender wait.
-        const back = outputSender(lp)
-        await readOutput(lp, signal, back.push)
-        await back.finish()
-        await stream.close()
+      await handle(echoId, (stream) => {
+        guard(stream, async () => {
+          const signal = AbortSignal.timeout(TRANSFER_TIMEOUT_MS)
+          const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
+          await expectFrame(lp, 'order', signal)
+          await lp.write(bid, { signal })
+          // Each frame read is sent back before the next is read: when the way back is slower, the echo
+          // side stops reading, frameStream pauses the stream and yamux makes the sender wait.
+          const back = outputSender(lp, hashing)
+          await readOutput(lp, signal, back.push, hashing)
+          await back.finish()
+          await stream.close()
+        })
       })
-    })
+    }
     const sinkServer = createServer((socket) => { void countTcp(socket, AbortSignal.timeout(TRANSFER_TIMEOUT_MS)).then((got) => { socket.end(); sunk?.(got) }, () => { socket.destroy() }) })
     const echoServer = createServer((socket) => { socket.pipe(socket); socket.on('error', () => { socket.destroy() }) })
     for (const s of [sinkServer, echoServer]) { servers.push(s); s.listen(0, '127.0.0.1'); await once(s, 'listening') }
@@ -206,6 +208,32 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
 
     // Each case sets up (connect, open the stream, handshake) and returns the transfer, which alone is timed.
     type Run = (signal: AbortSignal) => Promise<() => Promise<number>>
+    /** The lease data path; with hashing off, the frames alone (what the receipt's digest costs is the difference). */
+    const leaseRuns = (sinkId: string, echoId: string, hashing: boolean): { oneWay: Run, echo: Run } => ({
+      oneWay: async (signal) => {
+        const got = sink(signal)
+        const { s, lp } = await openLease(sinkId, signal)
+        return async () => {
+          const out = outputSender(lp, hashing)
+          for (let sent = 0; sent < n; sent += CHUNK) await out.push(payload)
+          await out.finish()
+          await s.close({ signal })
+          return await got
+        }
+      },
+      echo: async (signal) => {
+        const { s, lp } = await openLease(echoId, signal)
+        return async () => {
+          const back = readOutput(lp, signal, undefined, hashing)
+          const out = outputSender(lp, hashing)
+          for (let sent = 0; sent < n; sent += CHUNK) await out.push(payload)
+          await out.finish()
+          const got = await back
+          await s.close({ signal })
+          return got
+        }
+      }
+    })
     const runs: Record<Case, { oneWay: Run, echo: Run }> = {
       tcp: {
         oneWay: async (signal) => {
@@ -234,31 +262,8 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
           }
         }
       },
-      lease: {
-        oneWay: async (signal) => {
-          const got = sink(signal)
-          const { s, lp } = await openLease(PROTO.leaseSink, signal)
-          return async () => {
-            const out = outputSender(lp)
-            for (let sent = 0; sent < n; sent += CHUNK) await out.push(payload)
-            await out.finish()
-            await s.close({ signal })
-            return await got
-          }
-        },
-        echo: async (signal) => {
-          const { s, lp } = await openLease(PROTO.leaseEcho, signal)
-          return async () => {
-            const back = readOutput(lp, signal)
-            const out = outputSender(lp)
-            for (let sent = 0; sent < n; sent += CHUNK) await out.push(payload)
-            await out.finish()
-            const got = await back
-            await s.close({ signal })
-            return got
-          }
-        }
-      }
+      lease: leaseRuns(PROTO.leaseSink, PROTO.leaseEcho, true),
+      frames: leaseRuns(PROTO.framesSink, PROTO.framesEcho, false)
     }
     const measure = async (name: string, run: Run): Promise<Sample> => {
       const transfer = await run(AbortSignal.timeout(TRANSFER_TIMEOUT_MS))
@@ -284,7 +289,7 @@ export async function measureStreams (root: string, init: StreamsInit): Promise<
     }
     process.stderr.write('\n')
     const mib = n / MiB
-    const per = (f: (c: Case) => number): Record<Case, number> => ({ tcp: f('tcp'), bare: f('bare'), lease: f('lease') })
+    const per = (f: (c: Case) => number): Record<Case, number> => ({ tcp: f('tcp'), bare: f('bare'), frames: f('frames'), lease: f('lease') })
     const frame = encodeFrame({ type: 'output', stream: 'stdout', data: payload })
     const pieces = [frame.subarray(0, frame.byteLength >> 1), frame.subarray(frame.byteLength >> 1)]
     return {
