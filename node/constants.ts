@@ -27,3 +27,13 @@ export const STATUS_INTERVAL_MS = 10_000
 
 /** Validity of a signed capability record and of the DHT provider records announcing it. */
 export const DEFAULT_RECORD_TTL_MS = 10 * 60 * 1000
+
+/** Share of the machine's memory the loaded models may take together (provider.modelMemoryMb overrides). */
+export const DEFAULT_MODEL_MEMORY_FRACTION = 0.5
+/** How long a request waits for busy models to finish when its model does not fit beside them. */
+export const MODEL_MEMORY_WAIT_MS = 30_000
+/**
+ * How long a consumer that cancelled a lease waits for the provider's final receipt (status cancelled,
+ * covering what was produced) before it gives up on it and drops the stream.
+ */
+export const LEASE_CANCEL_GRACE_MS = 5_000

@@ -13,6 +13,7 @@ import {
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
+import { LEASE_CANCEL_GRACE_MS } from './constants.ts'
 import { maxInferencePrice, maxJobPrice } from './pricing.ts'
 import { encodeInferencePayload, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
 import type { InferenceMessage, InferenceParams } from './inference-request.ts'
@@ -50,6 +51,12 @@ export interface LeaseOptions {
    * table); 0 (the default) asks the DHT once.
    */
   discoveryWindowMs?: number
+  /**
+   * Each countersigned receipt, as soon as it is countersigned: that of a lease that completes, and that
+   * of a lease cancelled through `signal` (status cancelled, covering what was produced), which then
+   * still rejects with the signal's reason.
+   */
+  onReceipt?: (receipt: { info: ReceiptInfo, bytes: Uint8Array, ack: Uint8Array, provider: PeerId }) => void
 }
 
 export interface LeaseResult {
@@ -222,55 +229,84 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
 
   async function award (offer: Offer, payload: Uint8Array, options: LeaseOptions, onDelivered: () => void): Promise<Omit<LeaseResult, 'provider' | 'bid' | 'explain'>> {
     const { lp, order, bid } = offer
-    const wall = AbortSignal.any([AbortSignal.timeout(order.limits.wallMs + BID_TTL_MS + LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-    await lp.write(encodeFrame({ type: 'award', bytes: await signAward(init.privateKey, order, bid, payload) }), { signal: wall })
-    const digest = createHash('sha256')
-    let received = 0
-    let lastTick: UsageTickInfo | undefined
-    const artifacts: LeaseResult['artifacts'] = []
-    const partial = new Map<string, Buffer[]>()
-    for (;;) {
-      const frame: Frame = decodeFrame(await lp.read({ signal: wall }))
-      if (frame.type === 'output') {
-        onDelivered()
-        digest.update(frame.data)
-        received += frame.data.byteLength
-        options.onOutput?.(frame.stream, frame.data)
-      } else if (frame.type === 'artifact') {
-        if (options.artifactsDir === undefined) throw new UnexpectedLeaseFrameError('artifact', 'this lease has no place for artifacts')
-        onDelivered()
-        const parts = partial.get(frame.path) ?? []
-        parts.push(Buffer.from(frame.data))
-        partial.set(frame.path, parts)
-        if (frame.last) {
-          const data = Buffer.concat(parts)
-          partial.delete(frame.path)
-          const sha = createHash('sha256').update(data).digest()
-          if (!sha.equals(Buffer.from(frame.sha256)) || data.byteLength !== frame.size) throw new Error(`artifact ${frame.path} does not match its digest`)
-          const safe = frame.path.split('/').filter(p => p !== '' && p !== '.' && p !== '..').join('/')
-          const target = join(options.artifactsDir, safe)
-          await mkdir(dirname(target), { recursive: true })
-          await writeFile(target, data)
-          artifacts.push({ path: safe, size: data.byteLength, sha256: sha.toString('hex') })
-          digest.update(sha)
+    const user = options.signal
+    // Reading stops at the lease's wall time, or a grace period after the user cancels: a cancel is
+    // sent to the provider, which stops the job and still ends the lease with a receipt.
+    const reading = new AbortController()
+    const wall = AbortSignal.timeout(order.limits.wallMs + BID_TTL_MS + LEASE_STEP_TIMEOUT_MS)
+    const stop = (): void => { reading.abort(user?.aborted === true ? user.reason : wall.reason) }
+    wall.addEventListener('abort', stop, { once: true })
+    let cancelled = false
+    let grace: ReturnType<typeof setTimeout> | undefined
+    const cancel = (): void => {
+      cancelled = true
+      lp.write(encodeFrame({ type: 'cancel', reason: describe(user?.reason).slice(0, 200) }), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }).catch(stop)
+      grace = setTimeout(stop, LEASE_CANCEL_GRACE_MS)
+    }
+    user?.throwIfAborted()
+    await lp.write(encodeFrame({ type: 'award', bytes: await signAward(init.privateKey, order, bid, payload) }), { signal: AbortSignal.any([wall, ...(user === undefined ? [] : [user])]) })
+    user?.addEventListener('abort', cancel, { once: true })
+    try {
+      return await readResult()
+    } finally {
+      user?.removeEventListener('abort', cancel)
+      wall.removeEventListener('abort', stop)
+      clearTimeout(grace)
+    }
+
+    async function readResult (): Promise<Omit<LeaseResult, 'provider' | 'bid' | 'explain'>> {
+      const digest = createHash('sha256')
+      let received = 0
+      let lastTick: UsageTickInfo | undefined
+      const artifacts: LeaseResult['artifacts'] = []
+      const partial = new Map<string, Buffer[]>()
+      for (;;) {
+        const frame: Frame = decodeFrame(await lp.read({ signal: reading.signal }))
+        if (frame.type === 'output') {
+          onDelivered()
+          digest.update(frame.data)
+          received += frame.data.byteLength
+          // (After a cancel, what still arrives is counted and hashed but no longer shown.)
+          if (!cancelled) options.onOutput?.(frame.stream, frame.data)
+        } else if (frame.type === 'artifact') {
+          if (options.artifactsDir === undefined) throw new UnexpectedLeaseFrameError('artifact', 'this lease has no place for artifacts')
+          onDelivered()
+          const parts = partial.get(frame.path) ?? []
+          parts.push(Buffer.from(frame.data))
+          partial.set(frame.path, parts)
+          if (frame.last) {
+            const data = Buffer.concat(parts)
+            partial.delete(frame.path)
+            const sha = createHash('sha256').update(data).digest()
+            if (!sha.equals(Buffer.from(frame.sha256)) || data.byteLength !== frame.size) throw new Error(`artifact ${frame.path} does not match its digest`)
+            const safe = frame.path.split('/').filter(p => p !== '' && p !== '.' && p !== '..').join('/')
+            const target = join(options.artifactsDir, safe)
+            await mkdir(dirname(target), { recursive: true })
+            await writeFile(target, data)
+            artifacts.push({ path: safe, size: data.byteLength, sha256: sha.toString('hex') })
+            digest.update(sha)
+          }
+        } else if (frame.type === 'usage') {
+          // A running count: it must cover exactly what arrived so far; countersigned at once.
+          const info = await openUsageTick(frame.bytes, { order, bid, ...(lastTick === undefined ? {} : { previous: lastTick }), received: { bytes: received, digest: digest.copy().digest() } })
+          const ack = await signReceiptAck(init.privateKey, frame.bytes)
+          await lp.write(encodeFrame({ type: 'usageAck', bytes: ack }), { signal: reading.signal })
+          lastTick = info
+          options.onUsage?.({ tick: frame.bytes, ack, outputTokens: info.outputTokens, bytesDelivered: info.bytesDelivered })
+        } else if (frame.type === 'receipt') {
+          const receipt = await openReceipt(frame.bytes, { order, bid })
+          if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')
+          const ack = await signReceiptAck(init.privateKey, frame.bytes)
+          await lp.write(encodeFrame({ type: 'receiptAck', bytes: ack }), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
+          await offer.stream.close({ signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }).catch(() => {})
+          options.onReceipt?.({ info: receipt, bytes: frame.bytes, ack, provider: offer.peer })
+          if (cancelled) throw user?.reason
+          return { receipt, receiptBytes: frame.bytes, artifacts }
+        } else if (frame.type === 'error') {
+          throw new Error(`${frame.name}: ${frame.message}`)
+        } else {
+          throw new Error(`unexpected ${frame.type} during the result`)
         }
-      } else if (frame.type === 'usage') {
-        // A running count: it must cover exactly what arrived so far; countersigned at once.
-        const info = await openUsageTick(frame.bytes, { order, bid, ...(lastTick === undefined ? {} : { previous: lastTick }), received: { bytes: received, digest: digest.copy().digest() } })
-        const ack = await signReceiptAck(init.privateKey, frame.bytes)
-        await lp.write(encodeFrame({ type: 'usageAck', bytes: ack }), { signal: wall })
-        lastTick = info
-        options.onUsage?.({ tick: frame.bytes, ack, outputTokens: info.outputTokens, bytesDelivered: info.bytesDelivered })
-      } else if (frame.type === 'receipt') {
-        const receipt = await openReceipt(frame.bytes, { order, bid })
-        if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')
-        await lp.write(encodeFrame({ type: 'receiptAck', bytes: await signReceiptAck(init.privateKey, frame.bytes) }), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
-        await offer.stream.close({ signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }).catch(() => {})
-        return { receipt, receiptBytes: frame.bytes, artifacts }
-      } else if (frame.type === 'error') {
-        throw new Error(`${frame.name}: ${frame.message}`)
-      } else {
-        throw new Error(`unexpected ${frame.type} during the result`)
       }
     }
   }

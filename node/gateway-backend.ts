@@ -7,7 +7,7 @@
 import { ClawnodeError } from '../protocol/index.ts'
 import { NoProviderError } from './consumer-service.ts'
 import type { CapsService } from './caps-service.ts'
-import type { Consumer } from './consumer-service.ts'
+import type { Consumer, LeaseOptions } from './consumer-service.ts'
 import type { GatewayModel, InferenceBackend } from './gateway.ts'
 
 /** How long the model list is reused. */
@@ -29,7 +29,30 @@ export class PriceCeilingError extends ClawnodeError {
   }
 }
 
-export function createNetworkBackend (init: { consumer: Consumer, caps: CapsService, discoveryWindowMs?: number }): InferenceBackend {
+/**
+ * A completion stopped before its end (the client went away, or the request timed out): the lease was
+ * cancelled and its receipt covers what was produced, which the gateway charges (`price`).
+ */
+export class CompletionCancelledError extends ClawnodeError {
+  static override name = 'CompletionCancelledError'
+  readonly price: number
+  readonly completionTokens: number
+  constructor (price: number, completionTokens: number, options: { cause?: unknown } = {}) {
+    super(`The completion was cancelled after ${completionTokens} tokens; ${price} millicredits are owed for them`, { hint: 'Nothing to do: the receipt covers what was produced.', ...options })
+    this.price = price
+    this.completionTokens = completionTokens
+  }
+}
+
+export interface NetworkBackendInit {
+  consumer: Consumer
+  caps: CapsService
+  discoveryWindowMs?: number
+  /** Every countersigned receipt, cancelled leases' included (the consumer's record of what it spent). */
+  onReceipt?: LeaseOptions['onReceipt']
+}
+
+export function createNetworkBackend (init: NetworkBackendInit): InferenceBackend {
   let cached: { at: number, models: GatewayModel[] } | undefined
   const listModels = async ({ signal }: { signal: AbortSignal }): Promise<GatewayModel[]> => {
     if (cached !== undefined && Date.now() - cached.at < MODEL_LIST_CACHE_MS) return cached.models
@@ -59,6 +82,7 @@ export function createNetworkBackend (init: { consumer: Consumer, caps: CapsServ
       let text = ''
       const emit = (piece: string): void => { if (piece !== '') { text += piece; onText(piece) } }
       const declines: string[] = []
+      let cancelled: { price: number, outputTokens: number } | undefined
       let result
       try {
         result = await init.consumer.leaseInference({
@@ -76,9 +100,14 @@ export function createNetworkBackend (init: { consumer: Consumer, caps: CapsServ
           signal,
           ...(init.discoveryWindowMs === undefined ? {} : { discoveryWindowMs: init.discoveryWindowMs }),
           onOutput: (_stream, data) => { emit(decoder.decode(data, { stream: true })) },
-          onExplain: (e) => { if (e.fate === 'declined') declines.push(e.detail) }
+          onExplain: (e) => { if (e.fate === 'declined') declines.push(e.detail) },
+          onReceipt: (r) => {
+            if (r.info.status === 'cancelled') cancelled = { price: r.info.price, outputTokens: r.info.usage.outputTokens ?? 0 }
+            init.onReceipt?.(r)
+          }
         })
       } catch (err) {
+        if (cancelled !== undefined) throw new CompletionCancelledError(cancelled.price, cancelled.outputTokens, { cause: err })
         if (err instanceof NoProviderError) {
           const offered = (await listModels({ signal }).catch(() => [])).some(m => m.id === request.model)
           if (!offered) throw new UnknownModelError(request.model)

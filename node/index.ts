@@ -34,4 +34,5 @@ export { encodeInferencePayload, parseInferencePayload, promptTokenBound, MAX_IN
 export type { InferenceMessage, InferenceParams, InferencePayload } from './inference-request.ts'
 export { startGateway, GatewayInitError, DailyBudgetExceededError, GatewaySpendFileError, GatewayTokenError, InvalidGatewayRequestError, GATEWAY_TOKEN_FILE, GATEWAY_SPEND_FILE } from './gateway.ts'
 export type { Gateway, GatewayInit, InferenceBackend, GatewayModel } from './gateway.ts'
-export { createNetworkBackend, UnknownModelError, PriceCeilingError } from './gateway-backend.ts'
+export { createNetworkBackend, CompletionCancelledError, UnknownModelError, PriceCeilingError } from './gateway-backend.ts'
+export type { NetworkBackendInit } from './gateway-backend.ts'

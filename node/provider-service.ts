@@ -17,6 +17,8 @@ import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
 import { chargedInferencePrice, chargedPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
 import { MAX_INFERENCE_TOKENS, MAX_PROMPT_TOKENS, parseInferencePayload, promptTokenBound } from './inference-request.ts'
+import { LeaseCancelledError, leaseInbox, UnexpectedFrameError } from './lease-inbox.ts'
+import type { LeaseInbox } from './lease-inbox.ts'
 import type { ModelHost } from './model-host.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { Connectivity, DeclineReason, Frame, FrameStream, LeaseLimits, LeaseUsage, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
@@ -50,13 +52,6 @@ export interface ProviderService {
   stop: () => Promise<void>
   readonly running: number
   readonly done: number
-}
-
-class UnexpectedFrameError extends ClawnodeError {
-  static override name = 'UnexpectedFrameError'
-  constructor (expected: string, got: string) {
-    super(`Expected ${expected} on the task stream, got ${got}`, { hint: 'The peer broke the lease protocol; the stream is closed.' })
-  }
 }
 
 /** The container part of an order's limits (an order also carries the inference token limits). */
@@ -140,6 +135,19 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
   }
 
   /**
+   * An inference lease's record in <data>/inference/<order>.json: the last co-signed usage tick, and
+   * the final receipt with its countersignature once the lease ends (also when it was cancelled).
+   */
+  const saveInferenceRecord = async (order: OrderInfo, record: Record<string, Uint8Array>): Promise<void> => {
+    const dir = join(init.dataDir, 'inference')
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const file = join(dir, `${Buffer.from(order.orderId).toString('hex').slice(0, 32)}.json`)
+    const before = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, string>
+    const after = { ...before, ...Object.fromEntries(Object.entries(record).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) }
+    await writeFileAtomic(file, JSON.stringify(after, null, 2) + '\n')
+  }
+
+  /**
    * Reads the consumer's countersignature of each usage tick (they arrive behind the output) and keeps
    * the last co-signed count in <data>/inference/<order>.json, even when the stream died on the way.
    */
@@ -153,9 +161,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       }
     } finally {
       if (last !== undefined) {
-        const dir = join(init.dataDir, 'inference')
-        await mkdir(dir, { recursive: true, mode: 0o700 })
-        await writeFileAtomic(join(dir, `${Buffer.from(order.orderId).toString('hex').slice(0, 32)}.json`), JSON.stringify({ tick: Buffer.from(last.tick).toString('base64'), ack: Buffer.from(last.ack).toString('base64') }, null, 2) + '\n')
+        await saveInferenceRecord(order, { tick: last.tick, ack: last.ack })
       }
     }
   }
@@ -236,7 +242,8 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     return {
       status: completion.stopReason === 'abort' ? 'cancelled' : 'succeeded',
       usage: { wallMs: Date.now() - started, cpuMs: 0, peakMemoryBytes: 0, exitCode: null, oomKilled: false, bytesOut, ...usage },
-      price: (bid) => chargedInferencePrice(usage, order.limits, init.prices, bid)
+      price: (bid) => chargedInferencePrice(usage, order.limits, init.prices, bid),
+      async keep (receipt, receiptAck) { await saveInferenceRecord(order, { receipt, receiptAck }) }
     }
   }
 
@@ -265,6 +272,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     const { bytes: bidBytes, bidId } = await signBid(init.privateKey, order, { price: quote, estimatedStartMs: Date.now(), ttlMs: BID_TTL_MS, connectivity, rttMs })
     // The slot is held from the bid until the award comes or the bid lapses.
     running++
+    let inbox: LeaseInbox | undefined
     try {
       await send({ type: 'bid', bytes: bidBytes })
       let awardBytes: Uint8Array
@@ -278,6 +286,11 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       const payload = await openAward(awardBytes, { order, bidId, guard })
       const bid = { orderId: order.orderId, bidId, provider: order.provider, price: quote, estimatedStartMs: 0, expiresAtMs: 0, connectivity, rttMs }
       const controller = new AbortController()
+      // From here on one loop reads the consumer: acks queue for later, a cancel stops the job at once.
+      inbox = leaseInbox(lp, (reason) => {
+        log('consumer %p cancelled the lease: %s', order.consumer, reason)
+        controller.abort(new LeaseCancelledError(reason))
+      })
       const onClose = (): void => { controller.abort(new Error('the consumer closed the stream')) }
       stream.addEventListener('close', onClose)
       const digest = createHash('sha256')
@@ -307,7 +320,8 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         : await runContainer(order, payload, controller.signal, emit)
       await sending
       stream.removeEventListener('close', onClose)
-      if (ticks.length > 0) await collectUsageAcks(order, ticks, async (ms) => (await expect('usageAck', ms)).bytes)
+      const reader = inbox
+      if (ticks.length > 0) await collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes)
       await outcome.afterOutput?.((frame) => send(frame), digest)
       const receipt = await signReceipt(init.privateKey, order, bid, {
         status: outcome.status,
@@ -316,12 +330,13 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         price: outcome.price(quote)
       })
       await send({ type: 'receipt', bytes: receipt })
-      const ack = (await expect('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
+      const ack = (await reader.next('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
       await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
       await outcome.keep?.(receipt, ack)
       done++
       await stream.close()
     } finally {
+      inbox?.close()
       running--
     }
   }

@@ -19,6 +19,7 @@ export type Frame =
   | { type: 'usage', bytes: Uint8Array }
   | { type: 'usageAck', bytes: Uint8Array }
   | { type: 'error', name: string, message: string, retryable: boolean }
+  | { type: 'cancel', reason: string }
 
 const B = (b: Uint8Array): Uint8Array<ArrayBuffer> => Uint8Array.from(b)
 
@@ -35,6 +36,7 @@ export function encodeFrame (frame: Frame): Uint8Array {
     case 'usage': return LeaseFrame.encode({ usage: B(frame.bytes) })
     case 'usageAck': return LeaseFrame.encode({ usageAck: B(frame.bytes) })
     case 'error': return LeaseFrame.encode({ error: { name: frame.name, message: frame.message, retryable: frame.retryable } })
+    case 'cancel': return LeaseFrame.encode({ cancel: { reason: frame.reason } })
   }
 }
 
@@ -60,6 +62,7 @@ export function decodeFrame (bytes: Uint8Array): Frame {
   if (f.usage.byteLength > 0) frames.push({ type: 'usage', bytes: f.usage })
   if (f.usageAck.byteLength > 0) frames.push({ type: 'usageAck', bytes: f.usageAck })
   if (f.error !== undefined) frames.push({ type: 'error', name: f.error.name.slice(0, 100), message: f.error.message.slice(0, 1000), retryable: f.error.retryable })
+  if (f.cancel !== undefined) frames.push({ type: 'cancel', reason: f.cancel.reason.slice(0, 200) })
   if (frames.length !== 1) throw new MalformedMessageError('lease frame', `carries ${frames.length} messages, expected exactly one`)
   return frames[0] as Frame
 }

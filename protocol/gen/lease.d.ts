@@ -449,6 +449,7 @@ export interface LeaseFrame {
     error?: LeaseError;
     usage: Uint8Array<ArrayBuffer>;
     usageAck: Uint8Array<ArrayBuffer>;
+    cancel?: LeaseCancel;
 }
 export declare namespace LeaseFrame {
     const codec: () => Codec<LeaseFrame>;
@@ -524,9 +525,26 @@ export declare namespace LeaseFrame {
         field: '$.usageAck';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface LeaseFrameCancelReasonFieldEvent {
+        field: '$.cancel.reason';
+        value: string;
+    }
     function encode(obj: Partial<LeaseFrame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): LeaseFrame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): Generator<LeaseFrameOrderFieldEvent | LeaseFrameBidFieldEvent | LeaseFrameDeclineFieldEvent | LeaseFrameAwardFieldEvent | LeaseFrameOutputStreamFieldEvent | LeaseFrameOutputDataFieldEvent | LeaseFrameArtifactPathFieldEvent | LeaseFrameArtifactDataFieldEvent | LeaseFrameArtifactLastFieldEvent | LeaseFrameArtifactSizeFieldEvent | LeaseFrameArtifactSha256FieldEvent | LeaseFrameReceiptFieldEvent | LeaseFrameReceiptAckFieldEvent | LeaseFrameErrorNameFieldEvent | LeaseFrameErrorMessageFieldEvent | LeaseFrameErrorRetryableFieldEvent | LeaseFrameUsageFieldEvent | LeaseFrameUsageAckFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseFrame>): Generator<LeaseFrameOrderFieldEvent | LeaseFrameBidFieldEvent | LeaseFrameDeclineFieldEvent | LeaseFrameAwardFieldEvent | LeaseFrameOutputStreamFieldEvent | LeaseFrameOutputDataFieldEvent | LeaseFrameArtifactPathFieldEvent | LeaseFrameArtifactDataFieldEvent | LeaseFrameArtifactLastFieldEvent | LeaseFrameArtifactSizeFieldEvent | LeaseFrameArtifactSha256FieldEvent | LeaseFrameReceiptFieldEvent | LeaseFrameReceiptAckFieldEvent | LeaseFrameErrorNameFieldEvent | LeaseFrameErrorMessageFieldEvent | LeaseFrameErrorRetryableFieldEvent | LeaseFrameUsageFieldEvent | LeaseFrameUsageAckFieldEvent | LeaseFrameCancelReasonFieldEvent>;
+}
+export interface LeaseCancel {
+    reason: string;
+}
+export declare namespace LeaseCancel {
+    const codec: () => Codec<LeaseCancel>;
+    interface LeaseCancelReasonFieldEvent {
+        field: '$.reason';
+        value: string;
+    }
+    function encode(obj: Partial<LeaseCancel>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseCancel>): LeaseCancel;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LeaseCancel>): Generator<LeaseCancelReasonFieldEvent>;
 }
 export interface OutputChunk {
     stream: string;

@@ -1515,6 +1515,10 @@ export var LeaseFrame;
                     w.uint32(90);
                     w.bytes(obj.usageAck);
                 }
+                if (obj.cancel != null) {
+                    w.uint32(98);
+                    LeaseCancel.codec().encode(obj.cancel, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1581,6 +1585,12 @@ export var LeaseFrame;
                         }
                         case 11: {
                             obj.usageAck = reader.bytes();
+                            break;
+                        }
+                        case 12: {
+                            obj.cancel = LeaseCancel.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.cancel
+                            });
                             break;
                         }
                         default: {
@@ -1669,6 +1679,12 @@ export var LeaseFrame;
                             };
                             break;
                         }
+                        case 12: {
+                            yield* LeaseCancel.codec().stream(reader, reader.uint32(), `${prefix}.cancel`, {
+                                limits: opts.limits?.cancel
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1692,6 +1708,76 @@ export var LeaseFrame;
     }
     LeaseFrame.stream = stream;
 })(LeaseFrame || (LeaseFrame = {}));
+export var LeaseCancel;
+(function (LeaseCancel) {
+    let _codec;
+    LeaseCancel.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.reason != null && obj.reason !== '')) {
+                    w.uint32(10);
+                    w.string(obj.reason);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    reason: ''
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.reason = reader.string();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.reason`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, LeaseCancel.codec());
+    }
+    LeaseCancel.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, LeaseCancel.codec(), opts);
+    }
+    LeaseCancel.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, LeaseCancel.codec(), opts);
+    }
+    LeaseCancel.stream = stream;
+})(LeaseCancel || (LeaseCancel = {}));
 export var OutputChunk;
 (function (OutputChunk) {
     let _codec;

@@ -16,7 +16,7 @@ import OpenAI from 'openai'
 import { createNetworkBackend } from '../../node/gateway-backend.ts'
 import { startGateway } from '../../node/gateway.ts'
 import { createCapsService, createClawNode, createConsumer, createModelHost, createProviderService, loadOrCreatePeerKey, maxInferencePrice, promptTokenBound } from '../../node/index.ts'
-import type { CapsService, ClawNode, Consumer, ExplainEntry, ModelHost, ProviderService } from '../../node/index.ts'
+import type { CapsService, ClawNode, Consumer, ExplainEntry, LeaseOptions, ModelHost, ProviderService } from '../../node/index.ts'
 import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
 import { openReceiptAck, USAGE_DOMAIN, USAGE_PAYLOAD_TYPE } from '../../protocol/index.ts'
@@ -196,6 +196,39 @@ s('clawnode start serves its models; clawnode lease --model goes through a runni
   } finally {
     assert.is(await stopNode(consumer), 0)
     assert.is(await stopNode(provider), 0)
+  }
+}))
+
+s('a client that aborts mid-stream: the provider stops at once; both sides hold the same cancelled receipt, which the gateway charges', bounded(120_000, async (ctx) => {
+  const receipts: Array<Parameters<NonNullable<LeaseOptions['onReceipt']>>[0]> = []
+  const backend = createNetworkBackend({ consumer: ctx.consumer, caps: ctx.consumerCaps, onReceipt: (r) => { receipts.push(r) } })
+  const gatewayDir = await tempDir()
+  const gateway = await startGateway({ backend, dataDir: gatewayDir, port: 0 })
+  try {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0 })
+    const controller = new AbortController()
+    const maxTokens = 4000
+    const stream = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: maxTokens, seed: 3, stream: true }, { signal: controller.signal })
+    let pieces = 0
+    await (async () => { for await (const chunk of stream) if ((chunk.choices[0]?.delta.content ?? '') !== '' && ++pieces === 3) controller.abort() })().catch(() => {})
+    for (let i = 0; i < 100 && receipts.length === 0; i++) await new Promise(resolve => setTimeout(resolve, 100))
+    const r = receipts[0]
+    assert.ok(r !== undefined, 'the consumer got a receipt for the aborted lease')
+    assert.is(r.info.status, 'cancelled')
+    assert.ok(r.provider.equals(ctx.cheap.node.peerId))
+    const tokens = r.info.usage.outputTokens ?? 0
+    assert.ok(tokens > 0 && tokens < maxTokens / 10, `the provider stopped early (${tokens} of ${maxTokens} tokens)`)
+    // The provider keeps the very receipt the consumer countersigned, and the countersignature.
+    const saved = JSON.parse(await readFile(join(providerDirs.get(ctx.cheap.node.peerId.toString()) ?? '', 'inference', `${Buffer.from(r.info.orderId).toString('hex').slice(0, 32)}.json`), 'utf8')) as { receipt: string, receiptAck: string }
+    assert.ok(Buffer.from(saved.receipt, 'base64').equals(Buffer.from(r.bytes)), 'both sides hold the same receipt')
+    assert.ok(Buffer.from(saved.receiptAck, 'base64').equals(Buffer.from(r.ack)))
+    for (let i = 0; i < 100 && ctx.cheap.provider.running > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+    assert.is(ctx.cheap.provider.running, 0, 'the provider is free again')
+    await gateway.close()
+    const spend = JSON.parse(await readFile(join(gatewayDir, 'gateway-spend.json'), 'utf8')) as { spent: number }
+    assert.is(spend.spent, r.info.price, 'the gateway charged what the receipt says')
+  } finally {
+    await gateway.close()
   }
 }))
 

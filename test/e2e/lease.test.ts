@@ -240,6 +240,29 @@ s('hostile messages over the network get named errors; provider and consumer go 
   }
 }))
 
+s('a consumer that cancels a running lease gets a countersigned receipt: cancelled, covering what was produced', bounded(90_000, async (ctx) => {
+  let stdout = ''
+  const controller = new AbortController()
+  const receipts: Array<{ status: string, bytesOut: number, wallMs: number, provider: string }> = []
+  const started = Date.now()
+  const failure = await ctx.consumer.lease({ version: 1, image: testImage(), argv: ['sh', '-c', 'echo started; sleep 30; echo never'], limits: { wallMs: 60_000, cpus: 1 } }, {
+    maxPrice: 1_000_000_000,
+    fanout: 4,
+    artifactsDir: await tempDir(),
+    signal: controller.signal,
+    onOutput: (_s, d) => { stdout += Buffer.from(d).toString(); if (stdout.includes('started')) controller.abort(new Error('enough')) },
+    onReceipt: (r) => { receipts.push({ status: r.info.status, bytesOut: r.info.usage.bytesOut, wallMs: r.info.usage.wallMs, provider: r.provider.toString() }) }
+  }).then(() => undefined, (err: unknown) => err)
+  assert.is((failure as Error | undefined)?.message, 'enough', 'the lease rejects with the reason it was cancelled for')
+  assert.is(receipts.length, 1)
+  assert.is(receipts[0]?.status, 'cancelled')
+  assert.is(receipts[0]?.provider, ctx.cheap.node.peerId.toString())
+  assert.is(receipts[0]?.bytesOut, 'started\n'.length, 'the receipt covers exactly what was produced')
+  assert.ok(Date.now() - started < 20_000, 'the job was stopped, not waited for')
+  for (let i = 0; i < 100 && ctx.cheap.provider.running > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  assert.is(ctx.cheap.provider.running, 0, 'the provider is free again')
+}))
+
 s('a provider shutting down cancels the running job and tells its consumer with a receipt', bounded(90_000, async (ctx) => {
   let stdout = ''
   let stopping: Promise<void> | undefined

@@ -26,7 +26,7 @@ test('every kind of frame round-trips; empty, doubled and unknown-stream frames 
   const frames: Frame[] = [
     { type: 'order', bytes }, { type: 'bid', bytes }, { type: 'decline', bytes }, { type: 'award', bytes },
     { type: 'artifact', path: 'a/b.txt', data: bytes, last: true, size: 3, sha256: new Uint8Array(32) },
-    { type: 'receipt', bytes }, { type: 'receiptAck', bytes }, { type: 'error', name: 'X', message: 'y', retryable: true }
+    { type: 'receipt', bytes }, { type: 'receiptAck', bytes }, { type: 'error', name: 'X', message: 'y', retryable: true }, { type: 'cancel', reason: 'enough' }
   ]
   for (const f of frames) assert.equal(JSON.stringify(decodeFrame(encodeFrame(f))), JSON.stringify(f))
   assert.throws(() => decodeFrame(new Uint8Array()), (err: Error) => err.name === 'MalformedMessageError')

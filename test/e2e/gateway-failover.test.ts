@@ -1,0 +1,90 @@
+/**
+ * Brain switch: the provider chosen for a completion is killed (`kill -9`) after the award, while it
+ * loads the model and before the first token; the gateway serves the same request from the next
+ * bidder, and the response names that provider. Providers are `clawnode start` processes with a
+ * generated tiny GGUF; the client is the official openai package.
+ */
+import { readdir, readFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import OpenAI from 'openai'
+import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
+import { createCapsService, createClawNode, createConsumer, createNetworkBackend, loadOrCreatePeerKey, startGateway } from '../../node/index.ts'
+import type { ExplainEntry } from '../../node/index.ts'
+import { bounded, startNode, stopNode, tempDir } from '../helpers.ts'
+
+const withModel = async (per1kOutputTokens: number): Promise<string> => {
+  const data = await tempDir()
+  await mkdir(join(data, 'models'))
+  generateModel({ ...PRESETS.tiny!, name: 'tiny', seed: 1, eos: 'never' }, join(data, 'models', 'tiny.gguf'))
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(join(data, 'config.json'), JSON.stringify({ provider: { prices: { per1kInputTokens: 0, per1kOutputTokens } } }))
+  return data
+}
+
+/** Pids of model processes (sandbox/llama's worker) loading a model from under `dir`. */
+async function modelWorkers (dir: string): Promise<number[]> {
+  const pids: number[] = []
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const cmd = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')
+    if (cmd.includes('llama/worker') && cmd.includes(dir)) pids.push(Number(name))
+  }
+  return pids
+}
+
+test('a provider killed before the first token: the gateway serves the request from the next bidder', bounded(180_000, async () => {
+  const boot = await createClawNode({ dataDir: await tempDir() })
+  await boot.start()
+  const bootstrap = boot.getMultiaddrs().map(String)[0] ?? ''
+  const cheap = await startNode(['--bootstrap', bootstrap], { data: await withModel(1000) })
+  const dear = await startNode(['--bootstrap', bootstrap], { data: await withModel(5000) })
+  const consumerDir = await tempDir()
+  const node = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [bootstrap] } })
+  await node.start()
+  const privateKey = await loadOrCreatePeerKey(consumerDir)
+  const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
+  await caps.start()
+  const explain: ExplainEntry[] = []
+  const consumer = createConsumer({ node, privateKey, caps })
+  // The backend's leases report their explanations here (as `clawnode lease --explain` would print them).
+  const explaining: typeof consumer = { ...consumer, leaseInference: async (request, options) => await consumer.leaseInference(request, { ...options, onExplain: (e) => { explain.push(e); options.onExplain?.(e) } }) }
+  const gateway = await startGateway({ backend: createNetworkBackend({ consumer: explaining, caps }), dataDir: consumerDir, port: 0 })
+  try {
+    for (let i = 0; i < 60; i++) {
+      if ((await caps.discover({ kind: 'model', model: 'tiny' }, { signal: AbortSignal.timeout(8_000) })).length >= 2) break
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    // The cheap provider is killed as soon as it starts loading the model for the awarded lease.
+    const killed = (async () => {
+      for (let i = 0; i < 1500; i++) {
+        const workers = await modelWorkers(cheap.data)
+        if (workers.length > 0) {
+          cheap.child.kill('SIGKILL')
+          for (const pid of workers) { try { process.kill(pid, 'SIGKILL') } catch {} }
+          return true
+        }
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+      return false
+    })()
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0 })
+    const chat = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, seed: 1 })
+    assert.ok(await killed, 'the cheap provider got the award and was killed')
+    assert.is((chat as unknown as { provider: string }).provider, dear.peerId, 'the response names the provider that served')
+    assert.is(chat.usage?.completion_tokens, 8)
+    assert.ok((chat.choices[0]?.message.content ?? '').length > 0)
+    assert.is(explain.find(e => e.peer === cheap.peerId)?.fate, 'failed')
+    assert.is(explain.find(e => e.peer === dear.peerId)?.fate, 'chosen')
+  } finally {
+    await gateway.close()
+    await caps.stop()
+    await node.stop()
+    await stopNode(cheap, 'SIGKILL')
+    assert.is(await stopNode(dear), 0)
+    await boot.stop()
+  }
+}))
+
+test.run()
