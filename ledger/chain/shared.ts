@@ -1,0 +1,102 @@
+/**
+ * One local chain shared by several nodes on a machine: the node that starts anvil writes
+ * `{ rpcUrl, chainId, pid }` to chain.json in the shared dir, and the others reuse it while it answers.
+ */
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { logger } from '@libp2p/logger'
+import type { AbortOptions } from '@libp2p/interface'
+import { startLocalChain } from './anvil.ts'
+import type { LocalChain, LocalChainInit } from './anvil.ts'
+import { CHAIN_FILE, CHAIN_PROBE_TIMEOUT_MS, DEFAULT_LOCAL_CHAIN_ID, START_LOCK_FILE } from './constants.ts'
+import { ChainMismatchError } from './errors.ts'
+import { processExists, withFileLock } from './lock.ts'
+
+const log = logger('clawnode:chain')
+
+/** The contents of chain.json. */
+export interface ChainInfo {
+  rpcUrl: string
+  chainId: number
+  pid: number
+}
+
+/** Only a chain on this machine's loopback is ever reused. */
+const LOCAL_RPC = /^http:\/\/127\.0\.0\.1:\d{1,5}$/
+
+/** chain.json of `dir`, or undefined when missing or malformed. */
+export async function readChainFile (dir: string): Promise<ChainInfo | undefined> {
+  try {
+    const v = JSON.parse(await readFile(join(dir, CHAIN_FILE), 'utf8')) as Partial<ChainInfo>
+    if (typeof v.rpcUrl !== 'string' || !LOCAL_RPC.test(v.rpcUrl)) return undefined
+    if (!Number.isSafeInteger(v.chainId) || !Number.isSafeInteger(v.pid)) return undefined
+    return { rpcUrl: v.rpcUrl, chainId: v.chainId as number, pid: v.pid as number }
+  } catch {
+    return undefined
+  }
+}
+
+/** The chain id the RPC at `rpcUrl` answers with, or undefined when it does not answer in time. */
+export async function probeChainId (rpcUrl: string, options: AbortOptions = {}): Promise<number | undefined> {
+  const signal = AbortSignal.any([AbortSignal.timeout(CHAIN_PROBE_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+  try {
+    const res = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal
+    })
+    const body = await res.json() as { result?: unknown }
+    return typeof body.result === 'string' ? Number(BigInt(body.result)) : undefined
+  } catch {
+    options.signal?.throwIfAborted()
+    return undefined
+  }
+}
+
+/**
+ * Reuses the live chain named in `dir`/chain.json, or starts one there (under a lock, so two nodes
+ * starting together make one chain). Only the node that started the chain stops it; when it does,
+ * the others find chain.json dead on their next call and one of them starts the chain again from
+ * the same state file.
+ */
+export async function connectOrStartLocalChain (dir: string, init: Omit<LocalChainInit, 'dir'> = {}, options: AbortOptions = {}): Promise<LocalChain> {
+  dir = resolve(dir)
+  const chainId = init.chainId ?? DEFAULT_LOCAL_CHAIN_ID
+  const live = await liveChain(dir, chainId, options)
+  if (live !== undefined) return live
+  return await withFileLock(join(dir, START_LOCK_FILE), async () => {
+    // Another process may have started it while this one waited for the lock.
+    const again = await liveChain(dir, chainId, options)
+    if (again !== undefined) return again
+    const chain = await startLocalChain({ ...init, dir }, options)
+    const info: ChainInfo = { rpcUrl: chain.rpcUrl, chainId: chain.chainId, pid: chain.pid }
+    const tmp = join(dir, `${CHAIN_FILE}.${process.pid}.tmp`)
+    await writeFile(tmp, JSON.stringify(info, null, 2) + '\n')
+    await rename(tmp, join(dir, CHAIN_FILE))
+    return {
+      ...chain,
+      stop: async (opts?: AbortOptions) => {
+        if ((await readChainFile(dir))?.pid === chain.pid) await rm(join(dir, CHAIN_FILE), { force: true })
+        await chain.stop(opts)
+      }
+    }
+  }, options)
+}
+
+async function liveChain (dir: string, chainId: number, options: AbortOptions): Promise<LocalChain | undefined> {
+  const info = await readChainFile(dir)
+  if (info === undefined) return undefined
+  if (!processExists(info.pid)) {
+    log('the chain in %s (pid %d) is gone; starting another', dir, info.pid)
+    return undefined
+  }
+  const answered = await probeChainId(info.rpcUrl, options)
+  if (answered === undefined) {
+    log('the chain in %s (%s, pid %d) does not answer; starting another', dir, info.rpcUrl, info.pid)
+    return undefined
+  }
+  if (answered !== chainId) throw new ChainMismatchError(info.rpcUrl, chainId, answered)
+  log('reusing the chain at %s (pid %d)', info.rpcUrl, info.pid)
+  return { ...info, owned: false, stop: async () => {} }
+}
