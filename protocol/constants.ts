@@ -62,3 +62,8 @@ export const ARTIFACT_CHUNK_BYTES = 256 * 1024
 export const LEASE_STEP_TIMEOUT_MS = 10_000
 /** How long a bid stays open. */
 export const BID_TTL_MS = 30_000
+/** A node's settlement address (its EVM account) bound to its peer id by the peer key's signature. */
+export const SETTLEMENT_DOMAIN = 'clawnode:settlement:v1'
+export const SETTLEMENT_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/settlement-address/1')
+/** EVM addresses are 20 bytes. */
+export const SETTLEMENT_ADDRESS_BYTES = 20
