@@ -25,6 +25,17 @@ export function capabilityKey (cap: CapabilityKey): string {
   }
 }
 
+const MAX_GPU_CLASS_LENGTH = 64
+
+/**
+ * The class a GPU is advertised under, from its device name: lowercase, each run of other characters
+ * than a-z and 0-9 one '-', none at either end ("NVIDIA GeForce RTX 4090" → "nvidia-geforce-rtx-4090").
+ */
+export function gpuClass (deviceName: string): string {
+  const c = deviceName.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, MAX_GPU_CLASS_LENGTH).replace(/^-+|-+$/g, '')
+  return c === '' ? 'unknown' : c
+}
+
 /** The CID a capability key is provided under: raw codec, sha2-256 of the key's UTF-8 bytes. */
 export async function capabilityCid (key: string): Promise<CID> {
   return CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(key)))

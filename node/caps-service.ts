@@ -11,7 +11,7 @@ import { lpStream } from '@libp2p/utils'
 import {
   CAPS_FETCH_TIMEOUT_MS, CAPS_PROTOCOL, MAX_CAPABILITY_RECORD_BYTES, openCapabilityRecord, signCapabilityRecord
 } from '../protocol/index.ts'
-import { capabilityCid, capabilityKey } from './cap-keys.ts'
+import { capabilityCid, capabilityKey, gpuClass } from './cap-keys.ts'
 import { DEFAULT_RECORD_TTL_MS } from './constants.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { CapabilityKey } from './cap-keys.ts'
@@ -56,7 +56,7 @@ export function advertisedKeys (caps: Capabilities): string[] {
     ...caps.runtimes.map(runtime => ({ kind: 'runtime' as const, runtime })),
     ...caps.images.map(image => ({ kind: 'image' as const, image })),
     ...caps.models.map(m => ({ kind: 'model' as const, model: m.id })),
-    ...caps.gpus.map(g => ({ kind: 'gpu' as const, gpuClass: g.name.toLowerCase().replace(/[^a-z0-9]+/g, '-') })),
+    ...caps.gpus.map(g => ({ kind: 'gpu' as const, gpuClass: gpuClass(g.name) })),
     ...(caps.models.length > 0 ? [{ kind: 'inference' as const }] : [])
   ]
   return [...new Set(keys.map(capabilityKey))]

@@ -56,6 +56,11 @@ export interface ProviderConfig {
   usageTickTokens?: number
   /** GGUF files served besides those in <data>/models (paths relative to the data dir or absolute). */
   models?: Array<{ id?: string, path: string }>
+  /**
+   * Memory the loaded models may take together, MiB (default: half the machine's memory). Idle models
+   * are closed, least recently used first, to make room; a model larger than this is not offered.
+   */
+  modelMemoryMb?: number
 }
 
 export interface NodeConfig {
@@ -124,7 +129,7 @@ function parseProvider (path: string, value: unknown): ProviderConfig {
   const p = value as Record<string, unknown>
   const out: ProviderConfig = {}
   for (const key of Object.keys(p)) {
-    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs', 'memoryReserveMb', 'usageTickTokens', 'models'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
+    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs', 'memoryReserveMb', 'usageTickTokens', 'models', 'modelMemoryMb'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
   }
   if (p.maxConcurrentJobs !== undefined) out.maxConcurrentJobs = positiveInt(path, 'provider.maxConcurrentJobs', p.maxConcurrentJobs, 1024)
   if (p.recordTtlMs !== undefined) out.recordTtlMs = positiveInt(path, 'provider.recordTtlMs', p.recordTtlMs, 24 * 60 * 60 * 1000)
@@ -138,6 +143,10 @@ function parseProvider (path: string, value: unknown): ProviderConfig {
     })
   }
   if (p.usageTickTokens !== undefined) out.usageTickTokens = Math.max(1, positiveInt(path, 'provider.usageTickTokens', p.usageTickTokens, 65_536))
+  if (p.modelMemoryMb !== undefined) {
+    out.modelMemoryMb = positiveInt(path, 'provider.modelMemoryMb', p.modelMemoryMb, 1024 * 1024 * 1024)
+    if (out.modelMemoryMb === 0) throw new ConfigError(path, 'provider.modelMemoryMb', 'must be at least 1 (MiB)')
+  }
   if (p.memoryReserveMb !== undefined) out.memoryReserveMb = positiveInt(path, 'provider.memoryReserveMb', p.memoryReserveMb, 1024 * 1024 * 1024)
   if (p.prices !== undefined) {
     if (typeof p.prices !== 'object' || p.prices === null) throw new ConfigError(path, 'provider.prices', 'must be an object')

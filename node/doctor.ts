@@ -5,9 +5,12 @@ import { constants } from 'node:fs'
 import { access, readdir, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME, scanModels
+  createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME, scanModels,
+  DEFAULT_CONTEXT_SIZE, describeGpu, detectGpu, estimateModelMemory
 } from '../sandbox/index.ts'
 import { loadConfig } from './config.ts'
+import { fitModels, modelMemoryBudget } from './model-host.ts'
+import type { ProviderConfig } from './config.ts'
 import type { Docker } from '../sandbox/index.ts'
 
 export interface DoctorCheck {
@@ -95,7 +98,7 @@ export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
   }
 
   checks.push(...await dataDirChecks(init.dataDir))
-  checks.push(...await modelChecks(init.dataDir))
+  checks.push(...await modelChecks(init.dataDir, init.signal === undefined ? {} : { signal: init.signal }))
   return checks
 }
 
@@ -126,13 +129,39 @@ async function dataDirChecks (dir: string): Promise<DoctorCheck[]> {
   return checks
 }
 
-/** One line per model file: good ones with what they are, broken ones with the reason (never loaded). */
-async function modelChecks (dir: string): Promise<DoctorCheck[]> {
+/**
+ * The GPU node-llama-cpp finds (or why only the CPU), the memory models may take and what each needs,
+ * and one line per model file: good ones with what they are, ones too large for the budget and broken
+ * ones with the reason (never loaded).
+ */
+async function modelChecks (dir: string, options: { signal?: AbortSignal }): Promise<DoctorCheck[]> {
   // A broken config is reported elsewhere; the models folder is still checked.
-  const extra = await loadConfig(dir).then(c => c.provider.models ?? [], () => [])
-  const registry = await scanModels(dir, extra)
+  const provider: ProviderConfig = await loadConfig(dir).then(c => c.provider, () => ({}))
+  const registry = await scanModels(dir, provider.models ?? [])
+  const budget = modelMemoryBudget(provider)
+  const fit = fitModels(registry.models, budget)
+  const tooLarge = new Map(fit.refused.map(r => [r.id, r.error]))
+  const gpu = await detectGpu(options)
+  const mib = (bytes: number): number => Math.ceil(bytes / 1024 ** 2)
   return [
-    ...registry.models.map(m => ({ name: `model ${m.id}`, ok: true, detail: `${m.architecture} ${m.quantisation}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters, context ${m.contextLength}, sha256 ${m.sha256.slice(0, 12)}…` })),
+    {
+      name: 'GPU',
+      ok: gpu.failures.length === 0,
+      detail: describeGpu(gpu),
+      fix: 'A GPU was found but its backend did not load: check the driver (nvidia-smi, vulkaninfo) and that it suits node-llama-cpp\'s prebuilt binaries (npx node-llama-cpp inspect gpu). Models run on the CPU meanwhile.'
+    },
+    {
+      name: 'model memory',
+      ok: true,
+      detail: `${mib(budget)} MiB for loaded models together (${provider.modelMemoryMb === undefined ? 'half the machine\'s memory: set provider.modelMemoryMb to change it' : 'provider.modelMemoryMb'})` +
+        (registry.models.length === 0 ? '' : `; each needs about: ${registry.models.map(m => `${m.id} ${mib(estimateModelMemory(m, DEFAULT_CONTEXT_SIZE))} MiB`).join(', ')}`)
+    },
+    ...registry.models.map(m => {
+      const error = tooLarge.get(m.id)
+      const what = `${m.architecture} ${m.quantisation}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters, context ${m.contextLength}, sha256 ${m.sha256.slice(0, 12)}…`
+      if (error !== undefined) return { name: `model ${m.id}`, ok: false, detail: `${what}: ${error.message}`, fix: error.hint }
+      return { name: `model ${m.id}`, ok: true, detail: what }
+    }),
     ...registry.broken.map(b => ({ name: `model ${b.id}`, ok: false, detail: b.error.message, fix: b.error.hint }))
   ]
 }

@@ -33,7 +33,11 @@ export type { Sandbox, SandboxProfile } from './sandbox.ts'
 
 // Inference (sandbox/llama): node-llama-cpp is loaded on first use only, so container-only code and
 // `clawnode --help` never pay for it.
-export type { ModelRegistry, RegisteredModel, BrokenModel, ModelFileInfo, LoadedModel, ChatMessage, SamplingParams, Completion } from './llama/index.ts'
+export type { ModelRegistry, RegisteredModel, BrokenModel, ModelFileInfo, LoadedModel, LoadModelOptions, ChatMessage, SamplingParams, Completion, ModelShape, GpuBackend, GpuDevice, GpuDetection } from './llama/index.ts'
+// These two never load node-llama-cpp here: the estimate is pure, and the GPU probe runs in a child.
+export { estimateModelMemory, readResidentBytes, ModelTooLargeError } from './llama/memory.ts'
+export { detectGpu, describeGpu } from './llama/gpu.ts'
+export { DEFAULT_CONTEXT_SIZE } from './llama/constants.ts'
 export async function scanModels (...args: Parameters<typeof import('./llama/index.ts').scanModels>): ReturnType<typeof import('./llama/index.ts').scanModels> {
   return await (await import('./llama/index.ts')).scanModels(...args)
 }

@@ -2,7 +2,8 @@
  * What a GGUF model file is, read from its header without loading it into llama.cpp: architecture,
  * name, quantisation, parameter count, context length, and the file's sha256. Also the checks that
  * keep a bad file from taking the whole process down: llama.cpp aborts (SIGABRT, not an exception)
- * on duplicate token strings and on a missing attention head count, and only says "failed to load"
+ * on duplicate token strings and on a missing attention head count, at the first decode on a negative
+ * (or NaN) RMS-norm epsilon (GGML_ASSERT(eps >= 0.0f) in ggml-cpu), and only says "failed to load"
  * for tensors past the end of the file. A file that fails a check is reported with the reason and
  * never loaded. (Loading still happens in a child process: these checks cannot know everything.)
  */
@@ -12,6 +13,7 @@ import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { readGgufFileInfo } from 'node-llama-cpp'
 import { ClawnodeError } from '../../protocol/index.ts'
+import type { ModelShape } from './memory.ts'
 
 export class BrokenModelError extends ClawnodeError {
   static override name = 'BrokenModelError'
@@ -32,6 +34,8 @@ export interface ModelFileInfo {
   parameterCount: number
   contextLength: number
   hasChatTemplate: boolean
+  /** The sizes its memory depends on (sandbox/llama/memory.ts). */
+  shape: ModelShape
 }
 
 /** Bytes per block and values per block of the ggml tensor types we can check bounds for. */
@@ -78,10 +82,18 @@ export async function inspectModelFile (path: string): Promise<ModelFileInfo> {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new BrokenModelError(path, `${architecture}.${key} is missing or not a positive integer`)
     return v
   }
-  positive('attention.head_count')
-  positive('block_count')
-  positive('embedding_length')
+  const headCount = positive('attention.head_count')
+  const layers = positive('block_count')
+  const embeddingLength = positive('embedding_length')
   const contextLength = positive('context_length')
+  // Per-layer head counts (an array) in some architectures: the largest decides the memory.
+  const kv = at(meta, `${architecture}.attention.head_count_kv`)
+  const headCountKv = Array.isArray(kv) ? Math.max(0, ...kv.filter((n): n is number => typeof n === 'number')) : typeof kv === 'number' ? kv : headCount
+  const length = (key: string): number => { const v = at(meta, `${architecture}.attention.${key}`); return typeof v === 'number' && v > 0 ? v : Math.ceil(embeddingLength / headCount) }
+  for (const key of ['attention.layer_norm_rms_epsilon', 'attention.layer_norm_epsilon']) {
+    const eps = at(meta, `${architecture}.${key}`)
+    if (eps !== undefined && !(typeof eps === 'number' && eps >= 0)) throw new BrokenModelError(path, `${architecture}.${key} is ${String(eps)}: llama.cpp aborts at the first decode unless it is a number >= 0`)
+  }
   const tokens = at(meta, 'tokenizer.ggml.tokens')
   if (!Array.isArray(tokens) || tokens.length === 0) throw new BrokenModelError(path, 'it has no tokenizer vocabulary (tokenizer.ggml.tokens)')
   const seen = new Set<string>()
@@ -110,6 +122,7 @@ export async function inspectModelFile (path: string): Promise<ModelFileInfo> {
     quantisation: typeof fileType === 'number' ? FILE_TYPES[fileType] ?? `type ${fileType}` : 'unknown',
     parameterCount,
     contextLength,
-    hasChatTemplate: typeof at(meta, 'tokenizer.chat_template') === 'string'
+    hasChatTemplate: typeof at(meta, 'tokenizer.chat_template') === 'string',
+    shape: { layers, embeddingLength, headCount, headCountKv, keyLength: length('key_length'), valueLength: length('value_length'), vocabularySize: tokens.length }
   }
 }

@@ -3,20 +3,22 @@
  * (at load or at the first decode) costs only that model: the caller gets ModelCrashedError and goes
  * on serving. Chat with sampling parameters, streamed text, AbortSignal (generation stops within a
  * decode step), and usage from the library's token meter. Threads default to one on machines with
- * two cores or fewer: llama.cpp's default of four on two vCPUs was measured ~300× slower.
+ * two cores or fewer: llama.cpp's default of four on two vCPUs was measured ~300× slower. With a GPU
+ * backend (sandbox/llama/gpu.ts) node-llama-cpp offloads as many layers as fit ('auto').
  */
 import { fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { ClawnodeError } from '../../protocol/index.ts'
+import { DEFAULT_CONTEXT_SIZE, MODEL_CLOSE_TIMEOUT_MS, MODEL_LOAD_TIMEOUT_MS } from './constants.ts'
+import { readResidentBytes } from './memory.ts'
+import type { GpuBackend } from './gpu.ts'
 import type { ChildProcess } from 'node:child_process'
 
 const log = logger('clawnode:llama')
 
-/** How long loading a model may take before the child is killed. */
-export const MODEL_LOAD_TIMEOUT_MS = 120_000
-export const DEFAULT_CONTEXT_SIZE = 2048
+export { DEFAULT_CONTEXT_SIZE, MODEL_LOAD_TIMEOUT_MS }
 
 export class ModelCrashedError extends ClawnodeError {
   static override name = 'ModelCrashedError'
@@ -32,6 +34,13 @@ export class ModelLoadError extends ClawnodeError {
   }
 }
 
+export class ModelClosedError extends ClawnodeError {
+  static override name = 'ModelClosedError'
+  constructor (path: string) {
+    super(`The model process for ${path} has ended`, { retryable: true, hint: 'The model was closed (to make room for another, or the node is stopping): ask again.' })
+  }
+}
+
 export interface ChatMessage { role: 'system' | 'user' | 'assistant', content: string }
 export interface SamplingParams { maxTokens: number, temperature?: number, topP?: number, seed?: number, stop?: string[] }
 export interface Completion {
@@ -43,6 +52,12 @@ export interface Completion {
 export interface LoadedModel {
   readonly path: string
   readonly contextSize: number
+  /** The model's process. */
+  readonly pid: number | undefined
+  /** Settles (never rejects) when the process ends, with why: ModelCrashedError if it died, else ModelClosedError. */
+  readonly exited: Promise<Error>
+  /** The process's resident memory now (VmRSS), where the OS tells. */
+  residentBytes: () => Promise<number | undefined>
   /** `onText` gets each piece of text and the tokens generated so far. */
   chat: (messages: ChatMessage[], params: SamplingParams, options?: { signal?: AbortSignal, onText?: (text: string, tokens: number) => void }) => Promise<Completion>
   close: () => Promise<void>
@@ -52,15 +67,26 @@ export function defaultThreads (): number {
   return Math.max(1, availableParallelism() - 1)
 }
 
+export interface LoadModelOptions {
+  threads?: number
+  contextSize?: number
+  /** The GPU backend to load it on (detectGpu); the CPU when absent or 'cpu'. */
+  gpu?: GpuBackend
+  /** Aborting kills the process while it loads. */
+  signal?: AbortSignal
+}
+
 /** Starts a child process with the model loaded in it. */
-export async function loadModel (path: string, options: { threads?: number, contextSize?: number } = {}): Promise<LoadedModel> {
-  const init = { path, threads: options.threads ?? defaultThreads(), contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE }
+export async function loadModel (path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  options.signal?.throwIfAborted()
+  const init = { path, threads: options.threads ?? defaultThreads(), contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE, gpu: options.gpu === undefined || options.gpu === 'cpu' ? false : options.gpu }
   // worker.ts from source, worker.js from the compiled package.
   const child: ChildProcess = fork(join(import.meta.dirname, import.meta.filename.endsWith('.ts') ? 'worker.ts' : 'worker.js'), [JSON.stringify(init)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' })
   let stderr = ''
   child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-2000) })
   const pending = new Map<number, { resolve: (c: Completion) => void, reject: (e: Error) => void, onText?: (t: string, tokens: number) => void, text: string }>()
   let dead: Error | undefined
+  const exited = Promise.withResolvers<Error>()
   const loaded = Promise.withResolvers<number>()
   child.on('message', (m: Record<string, unknown>) => {
     if (m.type === 'loaded') { loaded.resolve(m.contextSize as number); return }
@@ -79,13 +105,16 @@ export async function loadModel (path: string, options: { threads?: number, cont
     }
   })
   child.once('exit', (code, signal) => {
-    dead = signal !== null || (code ?? 0) !== 0 ? new ModelCrashedError(path, `${signal ?? `exit code ${code}`}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').at(-1) ?? ''}`}`) : new ModelLoadError(path, 'the model process ended')
+    dead = signal !== null || (code ?? 0) !== 0 ? new ModelCrashedError(path, `${signal ?? `exit code ${code}`}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').at(-1) ?? ''}`}`) : new ModelClosedError(path)
     log('model process for %s ended: %s', path, dead.message)
+    exited.resolve(dead)
     loaded.reject(dead)
     for (const p of pending.values()) p.reject(dead)
     pending.clear()
   })
   const timer = setTimeout(() => { child.kill('SIGKILL') }, MODEL_LOAD_TIMEOUT_MS)
+  const onAbort = (): void => { loaded.reject(options.signal?.reason); child.kill('SIGKILL') }
+  options.signal?.addEventListener('abort', onAbort, { once: true })
   let contextSize: number
   try {
     contextSize = await loaded.promise
@@ -94,11 +123,15 @@ export async function loadModel (path: string, options: { threads?: number, cont
     throw err
   } finally {
     clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onAbort)
   }
   let next = 0
   return {
     path,
     contextSize,
+    pid: child.pid,
+    exited: exited.promise,
+    residentBytes: async () => child.pid === undefined || dead !== undefined ? undefined : await readResidentBytes(child.pid),
     async chat (messages, params, opts = {}) {
       if (dead !== undefined) throw dead
       opts.signal?.throwIfAborted()
@@ -117,7 +150,7 @@ export async function loadModel (path: string, options: { threads?: number, cont
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise(resolve => child.once('exit', resolve))
       child.disconnect()
-      const kill = setTimeout(() => { child.kill('SIGKILL') }, 5_000)
+      const kill = setTimeout(() => { child.kill('SIGKILL') }, MODEL_CLOSE_TIMEOUT_MS)
       await exited
       clearTimeout(kill)
     }

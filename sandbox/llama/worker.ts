@@ -5,7 +5,8 @@
  *   in:  { type: 'generate', id, messages, params } | { type: 'abort', id }
  *   out: { type: 'loaded', contextSize } | { type: 'text', id, text, tokens } | { type: 'done', id, … } |
  *        { type: 'error', id?, error }
- * The model path, thread count and context size come as argv (JSON), so loading starts at once.
+ * The model path, thread count, context size and GPU backend come as argv (JSON), so loading starts
+ * at once. On a GPU, node-llama-cpp offloads as many layers as fit ('auto'); on the CPU, none.
  */
 import { getLlama, LlamaChatSession, LlamaLogLevel } from 'node-llama-cpp'
 import type { ChatHistoryItem } from 'node-llama-cpp'
@@ -20,13 +21,13 @@ const fail = (err: unknown, id?: number): void => {
   send({ type: 'error', ...(id === undefined ? {} : { id }), error: { name: e.name ?? 'Error', message: e.message ?? String(err) } })
 }
 
-const init = JSON.parse(process.argv[2] ?? '{}') as { path: string, threads: number, contextSize: number }
+const init = JSON.parse(process.argv[2] ?? '{}') as { path: string, threads: number, contextSize: number, gpu: false | 'cuda' | 'vulkan' | 'metal' }
 // The parent going away ends this process too: a model never outlives its node.
 process.on('disconnect', () => { process.exit(0) })
 
 try {
-  const llama = await getLlama({ build: 'never', gpu: false, maxThreads: init.threads, logLevel: LlamaLogLevel.error })
-  const model = await llama.loadModel({ modelPath: init.path })
+  const llama = await getLlama({ build: 'never', gpu: init.gpu ?? false, maxThreads: init.threads, logLevel: LlamaLogLevel.error })
+  const model = await llama.loadModel({ modelPath: init.path, gpuLayers: llama.gpu === false ? 0 : 'auto' })
   const context = await model.createContext({ contextSize: Math.min(init.contextSize, model.trainContextSize), threads: init.threads })
   const sequence = context.getSequence()
   const running = new Map<number, AbortController>()

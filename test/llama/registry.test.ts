@@ -1,8 +1,9 @@
 /**
  * The model registry on generated GGUF files (scripts/gen-gguf.ts): a good model is listed with the
  * metadata its header gives (architecture, quantisation, parameters, context, chat template, sha256);
- * files that would abort llama.cpp (duplicate token strings, no head count) or that are truncated or
- * not GGUF at all are listed as broken with the reason, without ever being loaded.
+ * files that would abort llama.cpp (duplicate token strings, no head count; a negative RMS-norm epsilon
+ * at the first decode) or that are truncated or not GGUF at all are listed as broken with the reason,
+ * without ever being loaded.
  */
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -39,6 +40,10 @@ test('good models are listed with their metadata; broken ones with the reason, n
   await writeFile(join(models, 'duplicate-token.gguf'), patch(good, Buffer.concat([lenPrefixed('A'), lenPrefixed('B')]), Buffer.concat([lenPrefixed('B'), lenPrefixed('B')])))
   await writeFile(join(models, 'no-heads.gguf'), patch(good, lenPrefixed('llama.attention.head_count'), lenPrefixed('llama.attention.xead_count')))
   await writeFile(join(models, 'not-gguf.gguf'), patch(good, Buffer.from('GGUF'), Buffer.from('GGUX')))
+  const eps = Buffer.from('llama.attention.layer_norm_rms_epsilon')
+  const negativeEps = Buffer.from(good)
+  negativeEps.writeFloatLE(-1e-5, good.indexOf(eps) + eps.length + 4)
+  await writeFile(join(models, 'negative-eps.gguf'), negativeEps)
   await writeFile(join(models, 'notes.txt'), 'not a model')
 
   const registry = await scanModels(data)
@@ -50,11 +55,13 @@ test('good models are listed with their metadata; broken ones with the reason, n
   assert.is(m.parameterCount, made.params)
   assert.is(m.contextLength, 2048)
   assert.is(m.hasChatTemplate, true)
+  assert.equal(m.shape, { layers: 4, embeddingLength: 128, headCount: 4, headCountKv: 2, keyLength: 32, valueLength: 32, vocabularySize: made.vocab })
   assert.is(m.sizeBytes, good.length)
   assert.is(m.sha256, createHash('sha256').update(good).digest('hex'))
 
   const why = Object.fromEntries(registry.broken.map(b => [b.id, `${b.error.name}: ${b.error.message}`]))
-  assert.equal(Object.keys(why).sort(), ['cut-header', 'duplicate-token', 'no-heads', 'not-gguf', 'truncated'])
+  assert.equal(Object.keys(why).sort(), ['cut-header', 'duplicate-token', 'negative-eps', 'no-heads', 'not-gguf', 'truncated'])
+  assert.match(why['negative-eps'] ?? '', /BrokenModelError: .*layer_norm_rms_epsilon is -0\.0000099.*aborts at the first decode/)
   assert.match(why['duplicate-token'] ?? '', /BrokenModelError: .*the token "B" twice/)
   assert.match(why['no-heads'] ?? '', /BrokenModelError: .*llama\.attention\.head_count is missing/)
   assert.match(why.truncated ?? '', /BrokenModelError: .*past the end of the file/)

@@ -2,7 +2,8 @@
  * Models in their own processes, on the generated tiny GGUF (real llama.cpp, CPU, one thread): chat
  * runs to max_tokens with streamed text equal to the result and usage from the token meter; the same
  * seed gives the same text; an abort stops generation within a decode step or two; a file that makes
- * llama.cpp abort kills only its own process (ModelCrashedError) while the loaded model keeps serving.
+ * llama.cpp abort, at load or at the first decode, kills only its own process (ModelCrashedError)
+ * while the loaded model keeps serving; the process reports its resident memory and its end.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -53,6 +54,32 @@ s('a file that aborts llama.cpp kills only its own process; the loaded model kee
   await rejectsWith(loadModel(join(ctx.dir, 'duplicate-token.gguf'), { threads: 1 }), 'ModelCrashedError')
   const r = await ctx.model.chat([{ role: 'user', content: 'Still there?' }], { maxTokens: 4 })
   assert.is(r.usage.completionTokens, 4)
+}))
+
+s('a file that loads but aborts llama.cpp at the first decode: ModelCrashedError from chat, and the process is gone', bounded(60_000, async (ctx) => {
+  // A negative RMS-norm epsilon passes llama.cpp's load; ggml-cpu asserts eps >= 0 when it computes.
+  const bad = await readFile(join(ctx.dir, 'tiny.gguf'))
+  const key = Buffer.from('llama.attention.layer_norm_rms_epsilon')
+  bad.writeFloatLE(-1e-5, bad.indexOf(key) + key.length + 4)
+  await writeFile(join(ctx.dir, 'negative-eps.gguf'), bad)
+  const m = await loadModel(join(ctx.dir, 'negative-eps.gguf'), { threads: 1, contextSize: 512 })
+  await rejectsWith(m.chat([{ role: 'user', content: 'Hello' }], { maxTokens: 4 }), 'ModelCrashedError')
+  const why = await m.exited
+  assert.is(why.name, 'ModelCrashedError')
+  assert.match(why.message, /SIGABRT: .*GGML_ASSERT\(eps >= 0\.0f\) failed/)
+  assert.is(await m.residentBytes(), undefined)
+  await rejectsWith(m.chat([{ role: 'user', content: 'Again?' }], { maxTokens: 4 }), 'ModelCrashedError')
+  const r = await ctx.model.chat([{ role: 'user', content: 'Still there?' }], { maxTokens: 4 })
+  assert.is(r.usage.completionTokens, 4)
+}))
+
+s('the process reports its resident memory, and its end when closed', bounded(60_000, async (ctx) => {
+  const rss = await ctx.model.residentBytes()
+  assert.ok(rss !== undefined && rss > 50 * 1024 * 1024, `VmRSS ${rss}`)
+  const other = await loadModel(join(ctx.dir, 'tiny.gguf'), { threads: 1, contextSize: 256 })
+  await other.close()
+  assert.is((await other.exited).name, 'ModelClosedError', 'a closed model ended, it did not crash')
+  await rejectsWith(loadModel(join(ctx.dir, 'tiny.gguf'), { threads: 1, signal: AbortSignal.timeout(1) }), 'TimeoutError')
 }))
 
 s.run()

@@ -9,7 +9,7 @@ import { loadConfig, runnerInit } from '../../config.ts'
 import { LEASE_DISCOVERY_WINDOW_MS, STATUS_INTERVAL_MS } from '../../constants.ts'
 import { createConsumer, leaseSummary } from '../../consumer-service.ts'
 import type { ExplainEntry, InferenceRequest } from '../../consumer-service.ts'
-import { createModelHost } from '../../model-host.ts'
+import { createModelHost, modelMemoryBudget } from '../../model-host.ts'
 import { createNetworkBackend } from '../../gateway-backend.ts'
 import { gatewayTokenPath, startGateway } from '../../gateway.ts'
 import type { Gateway } from '../../gateway.ts'
@@ -45,8 +45,10 @@ export const command: Command = {
     // Models: every good GGUF file in <data>/models; broken ones are reported and never advertised.
     const registry = await scanModels(ctx.dataDir, config.provider.models ?? [])
     for (const b of registry.broken) ctx.stderr(`⚠ model ${b.id} is not offered: ${b.error.message}\n  → ${b.error.hint}\n`)
-    const models = registry.models.length === 0 ? undefined : createModelHost(registry.models)
-    const caps = await detectCapabilities(ctx.dataDir, config, registry.models)
+    // Loaded on first use, within provider.modelMemoryMb; a model larger than that alone is not offered.
+    const models = registry.models.length === 0 ? undefined : createModelHost(registry.models, { memoryBytes: modelMemoryBudget(config.provider) })
+    for (const r of models?.refused() ?? []) ctx.stderr(`⚠ model ${r.id} is not offered: ${r.error.message}\n  → ${r.error.hint}\n`)
+    const caps = await detectCapabilities(ctx.dataDir, config, models?.offered() ?? [])
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
     const consumer = createConsumer({ node, privateKey, caps: service })

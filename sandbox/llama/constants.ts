@@ -1,0 +1,25 @@
+/**
+ * Limits and defaults of the inference runner (sandbox/llama). Listed in LIMITS.md.
+ */
+
+/** How long loading a model may take before the child is killed. */
+export const MODEL_LOAD_TIMEOUT_MS = 120_000
+export const DEFAULT_CONTEXT_SIZE = 2048
+/** node-llama-cpp's default batch size (getDefaultContextBatchSize): min(context, 512). */
+export const DEFAULT_BATCH_SIZE = 512
+/** How long a closing model process gets to exit before it is killed. */
+export const MODEL_CLOSE_TIMEOUT_MS = 5_000
+
+/**
+ * Resident memory of a model process besides its model and context: Node.js, node-llama-cpp and the
+ * llama.cpp CPU backend. Measured (VmRSS, x64 Linux): about 125 MB after loading the 3.4 MB test
+ * model, 135 MB after its first chat.
+ */
+export const MODEL_PROCESS_OVERHEAD_BYTES = 128 * 1024 * 1024
+
+/** How long the GPU probe (a child process loading node-llama-cpp's backends) may take. */
+export const GPU_PROBE_TIMEOUT_MS = 60_000
+/** GPU devices reported, at most (a capability record holds 16: MAX_RECORD_GPUS). */
+export const MAX_GPU_DEVICES = 16
+/** Characters of a GPU device name kept. */
+export const MAX_GPU_NAME_LENGTH = 128
