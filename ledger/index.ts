@@ -1,5 +1,25 @@
 /**
- * The provider ledger: durable usage records, Merkle batches and on-chain anchors. Filled in by the
- * ledger issue; the layer exists now so that imports run one way from the start.
+ * The provider ledger: durable usage records, Merkle batches and on-chain anchors. A provider keeps
+ * what it earned and a consumer what it spent, each in its own hash-chained SQLite ledger.
  */
 export const LEDGER_LAYER = 'ledger'
+
+export { openLedger } from './store.ts'
+export type {
+  Ledger, LedgerTotals, LedgerStats, LedgerVerifyReport, LedgerProgressEvent, LedgerProgressOptions, EntryProof
+} from './store.ts'
+export { entryHash, validateEntry, chainVerifier, LEDGER_KINDS, ZERO_HASH } from './entry.ts'
+export type { LedgerEntry, NewLedgerEntry, LedgerHead, LedgerKind, ChainFault, ChainVerifier } from './entry.ts'
+export type { LedgerBatch, AnchorStatus } from './batches.ts'
+export type { LedgerExportSummary } from './export.ts'
+export { batchRoot, batchTree, batchTreeAsync, proofFor, verifyProof, leafHash, nodeHash, hashToHex, LEAF_ENCODING } from './merkle.ts'
+export type { BatchTree, MerkleLeaf } from './merkle.ts'
+export {
+  LedgerCorruptError, InvalidLedgerEntryError, LedgerQueueFullError, LedgerWriteError, LedgerClosedError, LedgerNotEmptyError,
+  UnsupportedLedgerFormatError, LedgerRangeTooLargeError, BatchNotFoundError
+} from './errors.ts'
+export type { LedgerProblem } from './errors.ts'
+export * from './constants.ts'
+export * from './chain/index.ts'
+export { exportSettlementKey, loadOrCreateSettlementAccount, settlementKeyPath, SettlementKeyError } from './account.ts'
+export type { SettlementAccount } from './account.ts'
