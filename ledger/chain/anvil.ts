@@ -33,7 +33,7 @@ export interface LocalChainInit {
   stateIntervalS?: number
   /** DEFAULT_ANVIL_START_TIMEOUT_MS. */
   startTimeoutMs?: number
-  /** The anvil executable; by default the one from @foundry-rs/anvil's platform package. */
+  /** The anvil executable; by default the one from foundry's platform package (@foundry-rs/anvil-<os>-<arch>). */
   binary?: string
 }
 
@@ -50,8 +50,10 @@ export interface LocalChain {
 }
 
 /**
- * The anvil binary shipped in @foundry-rs/anvil's platform package. Its own install script (which
- * would link it) is not run, so the package is resolved directly.
+ * The anvil binary from foundry's per-platform npm package (`@foundry-rs/anvil-<os>-<arch>`). The
+ * project depends on the linux-amd64 one directly, as an optional dependency: the `@foundry-rs/anvil`
+ * wrapper lists every platform's package, and the others are not on the registry these machines
+ * reach, so its lock file could not pass `npm ci`.
  */
 export function anvilBinary (): string {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch

@@ -11,7 +11,7 @@ export class AnvilNotFoundError extends ClawnodeError {
   readonly packageName: string
   constructor (packageName: string, options: ClawnodeErrorOptions = {}) {
     super(`No anvil binary for ${process.platform}-${process.arch}: ${packageName} is not installed`, {
-      hint: `Run \`npm install\` (the platform package of @foundry-rs/anvil is an optional dependency), or point the node at an existing chain with an RPC URL instead of the embedded one.`,
+      hint: `Run \`npm install\` without --omit=optional (anvil comes in @foundry-rs/anvil-<os>-<arch>, an optional dependency; only linux-amd64 is listed), or point the node at an existing chain with an RPC URL instead of the embedded one.`,
       ...options
     })
     this.packageName = packageName
