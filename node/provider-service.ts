@@ -217,27 +217,22 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       emit('stdout', data)
       if (pendingTokens >= nextTick) { tick(pendingTokens); nextTick = pendingTokens + every }
     }
-    let completion
-    try {
-      const model = await models.get(order.model)
-      // The ordered token limit holds, whatever the payload says.
-      completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
-        signal,
-        onText: (text, tokens) => {
-          pending += text
-          pendingTokens = tokens
-          // The first text goes out at once; later text is gathered for a few milliseconds, so a fast
-          // model sends a frame per few tokens instead of one per token.
-          // A usage tick is due: everything it counts goes out now, so ticks stay every N tokens.
-          if (!sentFirst || tokens >= nextTick) { sentFirst = true; clearTimeout(flushTimer); flush() } else flushTimer ??= setTimeout(flush, TEXT_BATCH_MS)
-        }
-      })
-      clearTimeout(flushTimer)
-      flush()
-    } catch (err) {
-      if ((err as Error).name === 'ModelCrashedError') models.drop(order.model)
-      throw err
-    }
+    const model = await models.get(order.model)
+    // The ordered token limit holds, whatever the payload says.
+    const completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
+      signal,
+      onText: (text, tokens) => {
+        pending += text
+        pendingTokens = tokens
+        // The first text goes out at once; later text is gathered for a few milliseconds, so a fast
+        // model sends a frame per few tokens instead of one per token.
+        // A usage tick is due: everything it counts goes out now, so ticks stay every N tokens.
+        if (!sentFirst || tokens >= nextTick) { sentFirst = true; clearTimeout(flushTimer); flush() } else flushTimer ??= setTimeout(flush, TEXT_BATCH_MS)
+      }
+    })
+    clearTimeout(flushTimer)
+    flush()
+    // (A model whose process crashes is dropped from the offer by the model host itself.)
     const usage = { inputTokens: completion.usage.promptTokens, outputTokens: completion.usage.completionTokens }
     return {
       status: completion.stopReason === 'abort' ? 'cancelled' : 'succeeded',
