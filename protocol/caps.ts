@@ -6,13 +6,14 @@
  */
 import {
   CAPABILITY_RECORD_VERSION, CAPS_DOMAIN, CAPS_PAYLOAD_TYPE, MAX_CAPABILITY_RECORD_BYTES, MAX_CLOCK_SKEW_MS,
-  MAX_RECORD_GPUS, MAX_RECORD_IMAGES, MAX_RECORD_MODELS, MAX_RECORD_RUNTIMES, MAX_RECORD_TTL_MS
+  MAX_RECORD_GPUS, MAX_RECORD_IMAGES, MAX_RECORD_MODELS, MAX_RECORD_RUNTIMES, MAX_RECORD_TTL_MS, MAX_SETTLEMENT_FEE_BPS
 } from './constants.ts'
 import { safeNumber } from './bytes.ts'
 import { openEnvelope, sealEnvelope } from './envelope.ts'
 import { MalformedMessageError, PeerMismatchError, RecordExpiredError } from './errors.ts'
 import { CapabilityRecord } from './gen/caps.js'
 import { peerIdFromBytes } from './peer-bytes.ts'
+import { addressBytes, openSettlementBinding } from './settlement.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /** Prices in millicredits (1/1000 credit). */
@@ -30,9 +31,24 @@ export interface Capabilities {
   gpus: Array<{ name: string, memoryBytes: number }>
   runtimes: string[]
   images: string[]
-  models: Array<{ id: string, digest: string, quantisation: string, context: number }>
+  /** `family` is the GGUF architecture (absent when unknown). */
+  models: Array<{ id: string, digest: string, quantisation: string, context: number, family?: string }>
   prices: PriceTable
   maxConcurrentJobs: number
+  /** How to pay this provider; absent when it settles on no chain. */
+  settlement?: SettlementInfo
+}
+
+/** A provider's settlement identity as its record carries it (opened: the binding is verified). */
+export interface SettlementInfo {
+  /** The settlement binding envelope (protocol/settlement.ts), signed by the provider's peer key. */
+  binding: Uint8Array
+  /** The EVM address the binding names (lowercase 0x-hex); filled in when the record is opened. */
+  address?: string
+  chainId: number
+  /** The UsageEscrow contract (0x-hex; lowercase once opened). */
+  escrow: string
+  feeBps: number
 }
 
 export interface CapabilityRecordInfo extends Capabilities {
@@ -52,7 +68,7 @@ export async function signCapabilityRecord (key: PrivateKey, caps: Capabilities,
     gpus: caps.gpus.map(g => ({ name: g.name, memoryBytes: BigInt(g.memoryBytes) })),
     runtimes: caps.runtimes,
     images: caps.images,
-    models: caps.models,
+    models: caps.models.map(m => ({ id: m.id, digest: m.digest, quantisation: m.quantisation, context: m.context, family: m.family ?? '' })),
     prices: {
       perThousandInputTokens: BigInt(caps.prices.per1kInputTokens),
       perThousandOutputTokens: BigInt(caps.prices.per1kOutputTokens),
@@ -60,6 +76,7 @@ export async function signCapabilityRecord (key: PrivateKey, caps: Capabilities,
       perGbSecond: BigInt(caps.prices.perGbSecond)
     },
     maxConcurrentJobs: caps.maxConcurrentJobs,
+    ...(caps.settlement === undefined ? {} : { settlement: { binding: Uint8Array.from(caps.settlement.binding), chainId: BigInt(caps.settlement.chainId), escrow: Uint8Array.from(addressBytes(caps.settlement.escrow)), feeBps: caps.settlement.feeBps } }),
     expiresAtMs: BigInt(now + options.ttlMs),
     seq: BigInt(options.seq)
   })
@@ -96,10 +113,19 @@ export async function openCapabilityRecord (bytes: Uint8Array, options: { expect
     gpus: record.gpus.map(g => ({ name: g.name, memoryBytes: big(g.memoryBytes) })),
     runtimes: record.runtimes,
     images: record.images,
-    models: record.models.map(m => ({ id: m.id, digest: m.digest, quantisation: m.quantisation, context: m.context })),
+    models: record.models.map(m => ({ id: m.id, digest: m.digest, quantisation: m.quantisation, context: m.context, ...(m.family === '' ? {} : { family: m.family }) })),
     prices: { per1kInputTokens: big(prices.perThousandInputTokens), per1kOutputTokens: big(prices.perThousandOutputTokens), perCpuSecond: big(prices.perCpuSecond), perGbSecond: big(prices.perGbSecond) },
     maxConcurrentJobs: record.maxConcurrentJobs,
+    ...(record.settlement === undefined ? {} : { settlement: await openRecordSettlement(record.settlement, subject) }),
     expiresAtMs,
     seq: big(record.seq)
   }
+}
+
+/** The record's settlement part, checked: the binding is the provider's own, the escrow an address. */
+async function openRecordSettlement (s: NonNullable<CapabilityRecord['settlement']>, provider: PeerId): Promise<SettlementInfo> {
+  if (s.escrow.byteLength !== 20) throw new MalformedMessageError('capability record', 'has a settlement escrow that is not a 20-byte address')
+  if (s.feeBps > MAX_SETTLEMENT_FEE_BPS) throw new MalformedMessageError('capability record', `has a settlement fee of ${s.feeBps} basis points, above ${MAX_SETTLEMENT_FEE_BPS}`)
+  const { address } = await openSettlementBinding(s.binding, { peer: provider })
+  return { binding: s.binding, address, chainId: big(s.chainId), escrow: `0x${Buffer.from(s.escrow).toString('hex')}`, feeBps: s.feeBps }
 }

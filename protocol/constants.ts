@@ -67,3 +67,7 @@ export const SETTLEMENT_DOMAIN = 'clawnode:settlement:v1'
 export const SETTLEMENT_PAYLOAD_TYPE = new TextEncoder().encode('/clawnode/settlement-address/1')
 /** EVM addresses are 20 bytes. */
 export const SETTLEMENT_ADDRESS_BYTES = 20
+/** The highest escrow fee a record may state, in basis points (10 %; the contract's own cap). */
+export const MAX_SETTLEMENT_FEE_BPS = 1000
+/** The longest decline detail carried (characters). */
+export const MAX_DECLINE_DETAIL_CHARS = 300

@@ -12,18 +12,18 @@ export * from './constants.ts'
 export { sealEnvelope, openEnvelope, signedBytes } from './envelope.ts'
 export type { OpenedEnvelope } from './envelope.ts'
 export { signCapabilityRecord, openCapabilityRecord } from './caps.ts'
-export type { Capabilities, CapabilityRecordInfo, PriceTable } from './caps.ts'
+export type { Capabilities, CapabilityRecordInfo, PriceTable, SettlementInfo } from './caps.ts'
 export { createReplayGuard, ReplayError, ReplayGuardFullError } from './replay-guard.ts'
 export type { ReplayGuard } from './replay-guard.ts'
 export {
-  signOrder, openOrder, signBid, openBid, signDecline, openDecline, signAward, openAward, inputDigest,
+  signOrder, openOrder, signBid, openBid, signDecline, openDecline, openDeclineInfo, describeDecline, signAward, openAward, inputDigest,
   OrderMismatchError, InputDigestMismatchError, DECLINE_REASONS
 } from './lease.ts'
-export type { OrderInfo, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'
-export { signReceipt, openReceipt, signReceiptAck, openReceiptAck } from './receipt.ts'
+export type { OrderInfo, OrderPayment, BidInfo, NewOrder, NewBid, LeaseLimits, JobKind, Connectivity, DeclineReason } from './lease.ts'
+export { signReceipt, openReceipt, signReceiptAck, openReceiptAck, DRAW_SIGNATURE_BYTES } from './receipt.ts'
 export { signUsageTick, openUsageTick } from './usage.ts'
 export type { UsageTickInfo } from './usage.ts'
-export type { ReceiptInfo, ReceiptStatus, LeaseUsage } from './receipt.ts'
+export type { ReceiptInfo, ReceiptStatus, LeaseUsage, ReceiptDraw } from './receipt.ts'
 export { encodeFrame, encodeOutputFrame, decodeFrame } from './frames.ts'
 export { frameStream, StreamEndedError, FRAME_HIGH_WATER_BYTES } from './frame-stream.ts'
 export type { FrameStream } from './frame-stream.ts'

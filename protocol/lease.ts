@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { bytesEqual, safeNumber, sha256 } from './bytes.ts'
 import {
   AWARD_DOMAIN, AWARD_PAYLOAD_TYPE, BID_DOMAIN, BID_PAYLOAD_TYPE, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE,
-  MAX_AWARD_BYTES, MAX_CLOCK_SKEW_MS, MAX_LEASE_MESSAGE_BYTES, MAX_ORDER_DEADLINE_MS, NONCE_BYTES,
+  MAX_AWARD_BYTES, MAX_CLOCK_SKEW_MS, MAX_DECLINE_DETAIL_CHARS, MAX_LEASE_MESSAGE_BYTES, MAX_ORDER_DEADLINE_MS, NONCE_BYTES,
   ORDER_DOMAIN, ORDER_PAYLOAD_TYPE
 } from './constants.ts'
 import { openEnvelope, sealEnvelope } from './envelope.ts'
@@ -19,7 +19,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 export type JobKind = 'container' | 'inference'
 export type Connectivity = 'direct' | 'relayed'
-export const DECLINE_REASONS = ['busy', 'lacks-capability', 'price-below-minimum', 'policy', 'overloaded'] as const
+export const DECLINE_REASONS = ['busy', 'lacks-capability', 'price-below-minimum', 'policy', 'overloaded', 'payment-required'] as const
 export type DeclineReason = typeof DECLINE_REASONS[number]
 
 export class OrderMismatchError extends ClawnodeError {
@@ -61,6 +61,15 @@ export interface OrderInfo {
   inputDigest: Uint8Array
   maxPrice: number
   deadlineMs: number
+  /** How the consumer pays; absent on an unpaid order. */
+  payment?: OrderPayment
+}
+
+/** An order's payment: the consumer's deposit id (0: none) and its settlement binding, as signed. */
+export interface OrderPayment {
+  depositId: bigint
+  /** The consumer's settlement binding envelope; opened by whoever needs the address. */
+  settlement: Uint8Array
 }
 
 export interface BidInfo {
@@ -92,6 +101,7 @@ export interface NewOrder {
   payload: Uint8Array
   maxPrice: number
   deadlineMs: number
+  payment?: OrderPayment
 }
 
 export async function signOrder (key: PrivateKey, order: NewOrder): Promise<{ bytes: Uint8Array, orderId: Uint8Array }> {
@@ -111,7 +121,8 @@ export async function signOrder (key: PrivateKey, order: NewOrder): Promise<{ by
     inputDigest: Uint8Array.from(inputDigest(order.payload)),
     maxPrice: BigInt(order.maxPrice),
     deadlineMs: BigInt(order.deadlineMs),
-    nonce
+    nonce,
+    ...(order.payment === undefined ? {} : { payment: { depositId: order.payment.depositId, settlement: Uint8Array.from(order.payment.settlement) } })
   })
   return { bytes: await sealEnvelope(key, ORDER_DOMAIN, ORDER_PAYLOAD_TYPE, body), orderId }
 }
@@ -144,7 +155,8 @@ export async function openOrder (bytes: Uint8Array, options: { self: PeerId, gua
     limits: { cpus: l.cpus, memoryMb: l.memoryMb, pids: l.pids, wallMs: safeNumber(l.wallMs, 'task order'), outputBytes: safeNumber(l.outputBytes, 'task order'), artifactBytes: safeNumber(l.artifactBytes, 'task order'), tmpMb: l.tmpMb, maxTokens: l.maxTokens, promptTokens: l.promptTokens },
     inputDigest: o.inputDigest,
     maxPrice: safeNumber(o.maxPrice, 'task order'),
-    deadlineMs
+    deadlineMs,
+    ...(o.payment === undefined ? {} : { payment: { depositId: o.payment.depositId, settlement: o.payment.settlement } })
   }
 }
 
@@ -180,18 +192,28 @@ export async function openBid (bytes: Uint8Array, options: { order: OrderInfo, n
   return { orderId: b.orderId, bidId: b.bidId, provider, price, estimatedStartMs: safeNumber(b.estimatedStartMs, 'bid'), expiresAtMs, connectivity: b.connectivity, rttMs: b.rttMs }
 }
 
-export async function signDecline (key: PrivateKey, order: OrderInfo, reason: DeclineReason): Promise<Uint8Array> {
-  return await sealEnvelope(key, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE, Decline.encode({ orderId: Uint8Array.from(order.orderId), provider: peerIdToBytes(order.provider), reason }))
+/** A decline; `detail` says what the consumer can do about it (capped at MAX_DECLINE_DETAIL_CHARS). */
+export async function signDecline (key: PrivateKey, order: OrderInfo, reason: DeclineReason, detail = ''): Promise<Uint8Array> {
+  return await sealEnvelope(key, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE, Decline.encode({ orderId: Uint8Array.from(order.orderId), provider: peerIdToBytes(order.provider), reason, detail: detail.slice(0, MAX_DECLINE_DETAIL_CHARS) }))
 }
 
-export async function openDecline (bytes: Uint8Array, options: { order: OrderInfo }): Promise<DeclineReason> {
+/** The reason, with the provider's detail after it when there is one ("payment-required: …"). */
+export async function openDecline (bytes: Uint8Array, options: { order: OrderInfo }): Promise<string> {
+  return describeDecline(await openDeclineInfo(bytes, options))
+}
+
+export function describeDecline (d: { reason: DeclineReason, detail: string }): string {
+  return d.detail === '' ? d.reason : `${d.reason}: ${d.detail}`
+}
+
+export async function openDeclineInfo (bytes: Uint8Array, options: { order: OrderInfo }): Promise<{ reason: DeclineReason, detail: string }> {
   const { signer, payload } = await openEnvelope(bytes, DECLINE_DOMAIN, DECLINE_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
   const d = decode('decline', () => Decline.decode(payload))
   const provider = peerIdFromBytes(d.provider, 'decline')
   if (!provider.equals(signer) || !provider.equals(options.order.provider)) throw new PeerMismatchError('decline', options.order.provider.toString(), signer.toString())
   if (!bytesEqual(d.orderId, options.order.orderId)) throw new OrderMismatchError('decline')
   if (!(DECLINE_REASONS as readonly string[]).includes(d.reason)) throw new MalformedMessageError('decline', `has an unknown reason ${JSON.stringify(d.reason.slice(0, 40))}`)
-  return d.reason as DeclineReason
+  return { reason: d.reason as DeclineReason, detail: d.detail.slice(0, MAX_DECLINE_DETAIL_CHARS) }
 }
 
 export async function signAward (key: PrivateKey, order: OrderInfo, bid: BidInfo, payload: Uint8Array): Promise<Uint8Array> {

@@ -29,11 +29,23 @@ export interface ReceiptInfo {
   resultDigest: Uint8Array
   price: number
   issuedAtMs: number
+  /** The draw on the consumer's deposit that pays this receipt; absent for an unpaid lease. */
+  draw?: ReceiptDraw
 }
+
+/**
+ * A receipt's draw: the cumulative amount (millicredits) drawn from deposit `depositId` including this
+ * receipt, with the provider's EIP-712 signature of Draw(depositId, consumer, provider, cumulative). The
+ * signature is checked by the ledger layer, which knows the chain; here it is only carried.
+ */
+export interface ReceiptDraw { depositId: bigint, cumulative: bigint, providerSignature: Uint8Array }
+
+/** An EIP-712 signature: r, s, v. */
+export const DRAW_SIGNATURE_BYTES = 65
 
 const num = (n: bigint): number => safeNumber(n, 'receipt')
 
-export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidInfo, r: { status: ReceiptStatus, usage: LeaseUsage, resultDigest: Uint8Array, price: number, now?: number }): Promise<Uint8Array> {
+export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidInfo, r: { status: ReceiptStatus, usage: LeaseUsage, resultDigest: Uint8Array, price: number, draw?: ReceiptDraw, now?: number }): Promise<Uint8Array> {
   const u = r.usage
   const body = Receipt.encode({
     orderId: Uint8Array.from(order.orderId),
@@ -44,7 +56,8 @@ export async function signReceipt (key: PrivateKey, order: OrderInfo, bid: BidIn
     usage: { wallMs: BigInt(u.wallMs), cpuMs: BigInt(u.cpuMs), peakMemoryBytes: BigInt(u.peakMemoryBytes), exitCode: u.exitCode ?? -1, oomKilled: u.oomKilled, bytesOut: BigInt(u.bytesOut), inputTokens: BigInt(u.inputTokens ?? 0), outputTokens: BigInt(u.outputTokens ?? 0) },
     resultDigest: Uint8Array.from(r.resultDigest),
     price: BigInt(r.price),
-    issuedAtMs: BigInt(r.now ?? Date.now())
+    issuedAtMs: BigInt(r.now ?? Date.now()),
+    ...(r.draw === undefined ? {} : { draw: { depositId: r.draw.depositId, cumulative: r.draw.cumulative, providerSignature: Uint8Array.from(r.draw.providerSignature) } })
   })
   return await sealEnvelope(key, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE, body)
 }
@@ -75,21 +88,35 @@ export async function openReceipt (bytes: Uint8Array, options: { order: OrderInf
     usage: { wallMs: num(u.wallMs), cpuMs: num(u.cpuMs), peakMemoryBytes: num(u.peakMemoryBytes), exitCode: u.exitCode === -1 ? null : u.exitCode, oomKilled: u.oomKilled, bytesOut: num(u.bytesOut), inputTokens: num(u.inputTokens), outputTokens: num(u.outputTokens) },
     resultDigest: r.resultDigest,
     price,
-    issuedAtMs
+    issuedAtMs,
+    ...(r.draw === undefined ? {} : { draw: openDraw(r.draw, price, options.order) })
   }
 }
 
-/** The consumer's countersignature over the receipt envelope's exact bytes. */
-export async function signReceiptAck (key: PrivateKey, receiptBytes: Uint8Array): Promise<Uint8Array> {
-  const body = ReceiptAck.encode({ receiptDigest: Uint8Array.from(sha256(receiptBytes)), consumer: Uint8Array.from(key.publicKey.toMultihash().bytes) })
+/** A draw must be on the order's deposit, cover at least this receipt's price, and carry a full signature. */
+function openDraw (d: NonNullable<Receipt['draw']>, price: number, order: OrderInfo): ReceiptDraw {
+  if (order.payment === undefined || d.depositId !== order.payment.depositId) throw new MalformedMessageError('receipt', 'draws on a deposit the order did not name')
+  if (d.cumulative < BigInt(price)) throw new MalformedMessageError('receipt', `draws a cumulative ${d.cumulative}, less than its own price ${price}`)
+  if (d.providerSignature.byteLength !== DRAW_SIGNATURE_BYTES) throw new MalformedMessageError('receipt', 'has a draw signature that is not 65 bytes')
+  return { depositId: d.depositId, cumulative: d.cumulative, providerSignature: d.providerSignature }
+}
+
+/** The consumer's countersignature over the receipt envelope's exact bytes, with its signature of the receipt's draw when there is one. */
+export async function signReceiptAck (key: PrivateKey, receiptBytes: Uint8Array, drawSignature?: Uint8Array): Promise<Uint8Array> {
+  const body = ReceiptAck.encode({ receiptDigest: Uint8Array.from(sha256(receiptBytes)), consumer: Uint8Array.from(key.publicKey.toMultihash().bytes), drawSignature: drawSignature === undefined ? new Uint8Array() : Uint8Array.from(drawSignature) })
   return await sealEnvelope(key, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, body)
 }
 
-/** Checks a countersignature: by the lease's consumer, over exactly these receipt bytes. */
-export async function openReceiptAck (bytes: Uint8Array, options: { receiptBytes: Uint8Array, consumer: PeerId }): Promise<void> {
+/**
+ * Checks a countersignature: by the lease's consumer, over exactly these receipt bytes. Returns the
+ * consumer's draw signature (empty when there is none; the ledger layer checks it against the chain).
+ */
+export async function openReceiptAck (bytes: Uint8Array, options: { receiptBytes: Uint8Array, consumer: PeerId }): Promise<{ drawSignature: Uint8Array }> {
   const { signer, payload } = await openEnvelope(bytes, RECEIPT_ACK_DOMAIN, RECEIPT_ACK_PAYLOAD_TYPE, MAX_LEASE_MESSAGE_BYTES)
   if (!signer.equals(options.consumer)) throw new PeerMismatchError('receipt acknowledgement', options.consumer.toString(), signer.toString())
   let a: ReceiptAck
   try { a = ReceiptAck.decode(payload) } catch (err) { throw new MalformedMessageError('receipt acknowledgement', (err as Error).message, { cause: err }) }
   if (!bytesEqual(a.receiptDigest, sha256(options.receiptBytes))) throw new OrderMismatchError('receipt acknowledgement')
+  if (a.drawSignature.byteLength !== 0 && a.drawSignature.byteLength !== DRAW_SIGNATURE_BYTES) throw new MalformedMessageError('receipt acknowledgement', 'has a draw signature that is not 65 bytes')
+  return { drawSignature: a.drawSignature }
 }

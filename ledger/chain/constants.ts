@@ -56,8 +56,8 @@ export const DEFAULT_FEE_BPS = 0
 /** The contract refuses more (UsageEscrow.MAX_FEE_BPS). */
 export const MAX_FEE_BPS = 1000
 
-/** The local faucet: the most credits one call mints. */
-export const DEFAULT_FAUCET_CAP = 1_000_000n
+/** The local faucet: the most one call mints, in millicredits (1,000,000 credits). */
+export const DEFAULT_FAUCET_CAP = 1_000_000_000n
 
 /** How long one deployment transaction may take to be mined. */
 export const DEPLOY_RECEIPT_TIMEOUT_MS = 30_000

@@ -4,8 +4,9 @@ pragma solidity ^0.8.24;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title CreditToken
-/// @notice The credit consumers pay providers with. It has 0 decimals: one unit is one credit, the
-/// price of one unit of work (one token served), so amounts on chain and in receipts are whole numbers.
+/// @notice The credit consumers pay providers with. It has 3 decimals: one unit is a millicredit, the
+/// unit of clawnode's prices and receipts, and 1,000 units are one credit, the price of one token served
+/// under the default rule, so amounts on chain and in receipts are the same whole numbers.
 /// @dev The faucet exists for local and test networks only: it is fixed at construction, and a public
 /// deployment passes `faucetEnabled = false` and mints its supply to `initialHolder` instead.
 contract CreditToken is ERC20 {
@@ -30,9 +31,9 @@ contract CreditToken is ERC20 {
         if (initialSupply > 0) _mint(initialHolder, initialSupply);
     }
 
-    /// @notice One unit is one credit.
+    /// @notice One unit is one millicredit.
     function decimals() public pure override returns (uint8) {
-        return 0;
+        return 3;
     }
 
     /// @notice Mints `amount` credits to `to`, at most `faucetCap` per call, when the faucet is enabled.

@@ -14,6 +14,7 @@ export interface CapabilityRecord {
     maxConcurrentJobs: number;
     expiresAtMs: bigint;
     seq: bigint;
+    settlement?: Settlement;
 }
 export declare namespace CapabilityRecord {
     const codec: () => Codec<CapabilityRecord>;
@@ -77,6 +78,11 @@ export declare namespace CapabilityRecord {
         value: number;
         index: number;
     }
+    interface CapabilityRecordModelsFamilyFieldEvent {
+        field: '$.models[].family';
+        value: string;
+        index: number;
+    }
     interface CapabilityRecordPricesPerThousandInputTokensFieldEvent {
         field: '$.prices.perThousandInputTokens';
         value: bigint;
@@ -105,9 +111,53 @@ export declare namespace CapabilityRecord {
         field: '$.seq';
         value: bigint;
     }
+    interface CapabilityRecordSettlementBindingFieldEvent {
+        field: '$.settlement.binding';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapabilityRecordSettlementChainIdFieldEvent {
+        field: '$.settlement.chainId';
+        value: bigint;
+    }
+    interface CapabilityRecordSettlementEscrowFieldEvent {
+        field: '$.settlement.escrow';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapabilityRecordSettlementFeeBpsFieldEvent {
+        field: '$.settlement.feeBps';
+        value: number;
+    }
     function encode(obj: Partial<CapabilityRecord>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): CapabilityRecord;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): Generator<CapabilityRecordVersionFieldEvent | CapabilityRecordPeerIdFieldEvent | CapabilityRecordClawnodeVersionFieldEvent | CapabilityRecordCpuCoresFieldEvent | CapabilityRecordMemoryBytesFieldEvent | CapabilityRecordGpusNameFieldEvent | CapabilityRecordGpusMemoryBytesFieldEvent | CapabilityRecordRuntimesFieldEvent | CapabilityRecordImagesFieldEvent | CapabilityRecordModelsIdFieldEvent | CapabilityRecordModelsDigestFieldEvent | CapabilityRecordModelsQuantisationFieldEvent | CapabilityRecordModelsContextFieldEvent | CapabilityRecordPricesPerThousandInputTokensFieldEvent | CapabilityRecordPricesPerThousandOutputTokensFieldEvent | CapabilityRecordPricesPerCpuSecondFieldEvent | CapabilityRecordPricesPerGbSecondFieldEvent | CapabilityRecordMaxConcurrentJobsFieldEvent | CapabilityRecordExpiresAtMsFieldEvent | CapabilityRecordSeqFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): Generator<CapabilityRecordVersionFieldEvent | CapabilityRecordPeerIdFieldEvent | CapabilityRecordClawnodeVersionFieldEvent | CapabilityRecordCpuCoresFieldEvent | CapabilityRecordMemoryBytesFieldEvent | CapabilityRecordGpusNameFieldEvent | CapabilityRecordGpusMemoryBytesFieldEvent | CapabilityRecordRuntimesFieldEvent | CapabilityRecordImagesFieldEvent | CapabilityRecordModelsIdFieldEvent | CapabilityRecordModelsDigestFieldEvent | CapabilityRecordModelsQuantisationFieldEvent | CapabilityRecordModelsContextFieldEvent | CapabilityRecordModelsFamilyFieldEvent | CapabilityRecordPricesPerThousandInputTokensFieldEvent | CapabilityRecordPricesPerThousandOutputTokensFieldEvent | CapabilityRecordPricesPerCpuSecondFieldEvent | CapabilityRecordPricesPerGbSecondFieldEvent | CapabilityRecordMaxConcurrentJobsFieldEvent | CapabilityRecordExpiresAtMsFieldEvent | CapabilityRecordSeqFieldEvent | CapabilityRecordSettlementBindingFieldEvent | CapabilityRecordSettlementChainIdFieldEvent | CapabilityRecordSettlementEscrowFieldEvent | CapabilityRecordSettlementFeeBpsFieldEvent>;
+}
+export interface Settlement {
+    binding: Uint8Array<ArrayBuffer>;
+    chainId: bigint;
+    escrow: Uint8Array<ArrayBuffer>;
+    feeBps: number;
+}
+export declare namespace Settlement {
+    const codec: () => Codec<Settlement>;
+    interface SettlementBindingFieldEvent {
+        field: '$.binding';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface SettlementChainIdFieldEvent {
+        field: '$.chainId';
+        value: bigint;
+    }
+    interface SettlementEscrowFieldEvent {
+        field: '$.escrow';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface SettlementFeeBpsFieldEvent {
+        field: '$.feeBps';
+        value: number;
+    }
+    function encode(obj: Partial<Settlement>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Settlement>): Settlement;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Settlement>): Generator<SettlementBindingFieldEvent | SettlementChainIdFieldEvent | SettlementEscrowFieldEvent | SettlementFeeBpsFieldEvent>;
 }
 export interface Gpu {
     name: string;
@@ -132,6 +182,7 @@ export interface Model {
     digest: string;
     quantisation: string;
     context: number;
+    family: string;
 }
 export declare namespace Model {
     const codec: () => Codec<Model>;
@@ -151,9 +202,13 @@ export declare namespace Model {
         field: '$.context';
         value: number;
     }
+    interface ModelFamilyFieldEvent {
+        field: '$.family';
+        value: string;
+    }
     function encode(obj: Partial<Model>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Model>): Model;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Model>): Generator<ModelIdFieldEvent | ModelDigestFieldEvent | ModelQuantisationFieldEvent | ModelContextFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Model>): Generator<ModelIdFieldEvent | ModelDigestFieldEvent | ModelQuantisationFieldEvent | ModelContextFieldEvent | ModelFamilyFieldEvent>;
 }
 export interface Prices {
     perThousandInputTokens: bigint;

@@ -69,6 +69,10 @@ export var CapabilityRecord;
                     w.uint32(104);
                     w.uint64(obj.seq);
                 }
+                if (obj.settlement != null) {
+                    w.uint32(114);
+                    Settlement.codec().encode(obj.settlement, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -159,6 +163,12 @@ export var CapabilityRecord;
                         }
                         case 13: {
                             obj.seq = reader.uint64();
+                            break;
+                        }
+                        case 14: {
+                            obj.settlement = Settlement.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.settlement
+                            });
                             break;
                         }
                         default: {
@@ -295,6 +305,12 @@ export var CapabilityRecord;
                             };
                             break;
                         }
+                        case 14: {
+                            yield* Settlement.codec().stream(reader, reader.uint32(), `${prefix}.settlement`, {
+                                limits: opts.limits?.settlement
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -318,6 +334,124 @@ export var CapabilityRecord;
     }
     CapabilityRecord.stream = stream;
 })(CapabilityRecord || (CapabilityRecord = {}));
+export var Settlement;
+(function (Settlement) {
+    let _codec;
+    Settlement.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.binding != null && obj.binding.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.binding);
+                }
+                if ((obj.chainId != null && obj.chainId !== 0n)) {
+                    w.uint32(16);
+                    w.uint64(obj.chainId);
+                }
+                if ((obj.escrow != null && obj.escrow.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.escrow);
+                }
+                if ((obj.feeBps != null && obj.feeBps !== 0)) {
+                    w.uint32(32);
+                    w.uint32(obj.feeBps);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    binding: uint8ArrayAlloc(0),
+                    chainId: 0n,
+                    escrow: uint8ArrayAlloc(0),
+                    feeBps: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.binding = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.chainId = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.escrow = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.feeBps = reader.uint32();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.binding`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.chainId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.escrow`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.feeBps`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Settlement.codec());
+    }
+    Settlement.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Settlement.codec(), opts);
+    }
+    Settlement.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Settlement.codec(), opts);
+    }
+    Settlement.stream = stream;
+})(Settlement || (Settlement = {}));
 export var Gpu;
 (function (Gpu) {
     let _codec;
@@ -429,6 +563,10 @@ export var Model;
                     w.uint32(32);
                     w.uint32(obj.context);
                 }
+                if ((obj.family != null && obj.family !== '')) {
+                    w.uint32(42);
+                    w.string(obj.family);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -437,7 +575,8 @@ export var Model;
                     id: '',
                     digest: '',
                     quantisation: '',
-                    context: 0
+                    context: 0,
+                    family: ''
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -457,6 +596,10 @@ export var Model;
                         }
                         case 4: {
                             obj.context = reader.uint32();
+                            break;
+                        }
+                        case 5: {
+                            obj.family = reader.string();
                             break;
                         }
                         default: {
@@ -496,6 +639,13 @@ export var Model;
                             yield {
                                 field: `${prefix}.context`,
                                 value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.family`,
+                                value: reader.string()
                             };
                             break;
                         }

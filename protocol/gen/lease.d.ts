@@ -65,6 +65,7 @@ export interface TaskOrder {
     maxPrice: bigint;
     deadlineMs: bigint;
     nonce: Uint8Array<ArrayBuffer>;
+    payment?: Payment;
 }
 export declare namespace TaskOrder {
     const codec: () => Codec<TaskOrder>;
@@ -144,9 +145,35 @@ export declare namespace TaskOrder {
         field: '$.nonce';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TaskOrderPaymentDepositIdFieldEvent {
+        field: '$.payment.depositId';
+        value: bigint;
+    }
+    interface TaskOrderPaymentSettlementFieldEvent {
+        field: '$.payment.settlement';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<TaskOrder>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): TaskOrder;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): Generator<TaskOrderOrderIdFieldEvent | TaskOrderConsumerFieldEvent | TaskOrderProviderFieldEvent | TaskOrderKindFieldEvent | TaskOrderImageFieldEvent | TaskOrderModelFieldEvent | TaskOrderLimitsCpusFieldEvent | TaskOrderLimitsMemoryMbFieldEvent | TaskOrderLimitsPidsFieldEvent | TaskOrderLimitsWallMsFieldEvent | TaskOrderLimitsOutputBytesFieldEvent | TaskOrderLimitsArtifactBytesFieldEvent | TaskOrderLimitsTmpMbFieldEvent | TaskOrderLimitsMaxTokensFieldEvent | TaskOrderLimitsPromptTokensFieldEvent | TaskOrderInputDigestFieldEvent | TaskOrderMaxPriceFieldEvent | TaskOrderDeadlineMsFieldEvent | TaskOrderNonceFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskOrder>): Generator<TaskOrderOrderIdFieldEvent | TaskOrderConsumerFieldEvent | TaskOrderProviderFieldEvent | TaskOrderKindFieldEvent | TaskOrderImageFieldEvent | TaskOrderModelFieldEvent | TaskOrderLimitsCpusFieldEvent | TaskOrderLimitsMemoryMbFieldEvent | TaskOrderLimitsPidsFieldEvent | TaskOrderLimitsWallMsFieldEvent | TaskOrderLimitsOutputBytesFieldEvent | TaskOrderLimitsArtifactBytesFieldEvent | TaskOrderLimitsTmpMbFieldEvent | TaskOrderLimitsMaxTokensFieldEvent | TaskOrderLimitsPromptTokensFieldEvent | TaskOrderInputDigestFieldEvent | TaskOrderMaxPriceFieldEvent | TaskOrderDeadlineMsFieldEvent | TaskOrderNonceFieldEvent | TaskOrderPaymentDepositIdFieldEvent | TaskOrderPaymentSettlementFieldEvent>;
+}
+export interface Payment {
+    depositId: bigint;
+    settlement: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Payment {
+    const codec: () => Codec<Payment>;
+    interface PaymentDepositIdFieldEvent {
+        field: '$.depositId';
+        value: bigint;
+    }
+    interface PaymentSettlementFieldEvent {
+        field: '$.settlement';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Payment>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payment>): Payment;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payment>): Generator<PaymentDepositIdFieldEvent | PaymentSettlementFieldEvent>;
 }
 export interface Bid {
     orderId: Uint8Array<ArrayBuffer>;
@@ -205,6 +232,7 @@ export interface Decline {
     orderId: Uint8Array<ArrayBuffer>;
     provider: Uint8Array<ArrayBuffer>;
     reason: string;
+    detail: string;
 }
 export declare namespace Decline {
     const codec: () => Codec<Decline>;
@@ -220,9 +248,13 @@ export declare namespace Decline {
         field: '$.reason';
         value: string;
     }
+    interface DeclineDetailFieldEvent {
+        field: '$.detail';
+        value: string;
+    }
     function encode(obj: Partial<Decline>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Decline>): Decline;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Decline>): Generator<DeclineOrderIdFieldEvent | DeclineProviderFieldEvent | DeclineReasonFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Decline>): Generator<DeclineOrderIdFieldEvent | DeclineProviderFieldEvent | DeclineReasonFieldEvent | DeclineDetailFieldEvent>;
 }
 export interface Award {
     orderId: Uint8Array<ArrayBuffer>;
@@ -305,6 +337,7 @@ export interface Receipt {
     resultDigest: Uint8Array<ArrayBuffer>;
     price: bigint;
     issuedAtMs: bigint;
+    draw?: Draw;
 }
 export declare namespace Receipt {
     const codec: () => Codec<Receipt>;
@@ -372,9 +405,44 @@ export declare namespace Receipt {
         field: '$.issuedAtMs';
         value: bigint;
     }
+    interface ReceiptDrawDepositIdFieldEvent {
+        field: '$.draw.depositId';
+        value: bigint;
+    }
+    interface ReceiptDrawCumulativeFieldEvent {
+        field: '$.draw.cumulative';
+        value: bigint;
+    }
+    interface ReceiptDrawProviderSignatureFieldEvent {
+        field: '$.draw.providerSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Receipt>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Receipt;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptOrderIdFieldEvent | ReceiptBidIdFieldEvent | ReceiptProviderFieldEvent | ReceiptConsumerFieldEvent | ReceiptStatusFieldEvent | ReceiptUsageWallMsFieldEvent | ReceiptUsageCpuMsFieldEvent | ReceiptUsagePeakMemoryBytesFieldEvent | ReceiptUsageExitCodeFieldEvent | ReceiptUsageOomKilledFieldEvent | ReceiptUsageBytesOutFieldEvent | ReceiptUsageInputTokensFieldEvent | ReceiptUsageOutputTokensFieldEvent | ReceiptResultDigestFieldEvent | ReceiptPriceFieldEvent | ReceiptIssuedAtMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptOrderIdFieldEvent | ReceiptBidIdFieldEvent | ReceiptProviderFieldEvent | ReceiptConsumerFieldEvent | ReceiptStatusFieldEvent | ReceiptUsageWallMsFieldEvent | ReceiptUsageCpuMsFieldEvent | ReceiptUsagePeakMemoryBytesFieldEvent | ReceiptUsageExitCodeFieldEvent | ReceiptUsageOomKilledFieldEvent | ReceiptUsageBytesOutFieldEvent | ReceiptUsageInputTokensFieldEvent | ReceiptUsageOutputTokensFieldEvent | ReceiptResultDigestFieldEvent | ReceiptPriceFieldEvent | ReceiptIssuedAtMsFieldEvent | ReceiptDrawDepositIdFieldEvent | ReceiptDrawCumulativeFieldEvent | ReceiptDrawProviderSignatureFieldEvent>;
+}
+export interface Draw {
+    depositId: bigint;
+    cumulative: bigint;
+    providerSignature: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Draw {
+    const codec: () => Codec<Draw>;
+    interface DrawDepositIdFieldEvent {
+        field: '$.depositId';
+        value: bigint;
+    }
+    interface DrawCumulativeFieldEvent {
+        field: '$.cumulative';
+        value: bigint;
+    }
+    interface DrawProviderSignatureFieldEvent {
+        field: '$.providerSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Draw>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Draw>): Draw;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Draw>): Generator<DrawDepositIdFieldEvent | DrawCumulativeFieldEvent | DrawProviderSignatureFieldEvent>;
 }
 export interface UsageTick {
     orderId: Uint8Array<ArrayBuffer>;
@@ -422,6 +490,7 @@ export declare namespace UsageTick {
 export interface ReceiptAck {
     receiptDigest: Uint8Array<ArrayBuffer>;
     consumer: Uint8Array<ArrayBuffer>;
+    drawSignature: Uint8Array<ArrayBuffer>;
 }
 export declare namespace ReceiptAck {
     const codec: () => Codec<ReceiptAck>;
@@ -433,9 +502,13 @@ export declare namespace ReceiptAck {
         field: '$.consumer';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface ReceiptAckDrawSignatureFieldEvent {
+        field: '$.drawSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<ReceiptAck>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): ReceiptAck;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): Generator<ReceiptAckReceiptDigestFieldEvent | ReceiptAckConsumerFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptAck>): Generator<ReceiptAckReceiptDigestFieldEvent | ReceiptAckConsumerFieldEvent | ReceiptAckDrawSignatureFieldEvent>;
 }
 export interface LeaseFrame {
     order: Uint8Array<ArrayBuffer>;

@@ -251,6 +251,10 @@ export var TaskOrder;
                     w.uint32(90);
                     w.bytes(obj.nonce);
                 }
+                if (obj.payment != null) {
+                    w.uint32(98);
+                    Payment.codec().encode(obj.payment, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -315,6 +319,12 @@ export var TaskOrder;
                         }
                         case 11: {
                             obj.nonce = reader.bytes();
+                            break;
+                        }
+                        case 12: {
+                            obj.payment = Payment.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.payment
+                            });
                             break;
                         }
                         default: {
@@ -405,6 +415,12 @@ export var TaskOrder;
                             };
                             break;
                         }
+                        case 12: {
+                            yield* Payment.codec().stream(reader, reader.uint32(), `${prefix}.payment`, {
+                                limits: opts.limits?.payment
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -428,6 +444,92 @@ export var TaskOrder;
     }
     TaskOrder.stream = stream;
 })(TaskOrder || (TaskOrder = {}));
+export var Payment;
+(function (Payment) {
+    let _codec;
+    Payment.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.depositId != null && obj.depositId !== 0n)) {
+                    w.uint32(8);
+                    w.uint64(obj.depositId);
+                }
+                if ((obj.settlement != null && obj.settlement.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.settlement);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    depositId: 0n,
+                    settlement: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.depositId = reader.uint64();
+                            break;
+                        }
+                        case 2: {
+                            obj.settlement = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.depositId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.settlement`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Payment.codec());
+    }
+    Payment.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Payment.codec(), opts);
+    }
+    Payment.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Payment.codec(), opts);
+    }
+    Payment.stream = stream;
+})(Payment || (Payment = {}));
 export var Bid;
 (function (Bid) {
     let _codec;
@@ -647,6 +749,10 @@ export var Decline;
                     w.uint32(26);
                     w.string(obj.reason);
                 }
+                if ((obj.detail != null && obj.detail !== '')) {
+                    w.uint32(34);
+                    w.string(obj.detail);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -654,7 +760,8 @@ export var Decline;
                 const obj = {
                     orderId: uint8ArrayAlloc(0),
                     provider: uint8ArrayAlloc(0),
-                    reason: ''
+                    reason: '',
+                    detail: ''
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -670,6 +777,10 @@ export var Decline;
                         }
                         case 3: {
                             obj.reason = reader.string();
+                            break;
+                        }
+                        case 4: {
+                            obj.detail = reader.string();
                             break;
                         }
                         default: {
@@ -701,6 +812,13 @@ export var Decline;
                         case 3: {
                             yield {
                                 field: `${prefix}.reason`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.detail`,
                                 value: reader.string()
                             };
                             break;
@@ -1057,6 +1175,10 @@ export var Receipt;
                     w.uint32(72);
                     w.uint64(obj.issuedAtMs);
                 }
+                if (obj.draw != null) {
+                    w.uint32(82);
+                    Draw.codec().encode(obj.draw, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1111,6 +1233,12 @@ export var Receipt;
                         }
                         case 9: {
                             obj.issuedAtMs = reader.uint64();
+                            break;
+                        }
+                        case 10: {
+                            obj.draw = Draw.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.draw
+                            });
                             break;
                         }
                         default: {
@@ -1187,6 +1315,12 @@ export var Receipt;
                             };
                             break;
                         }
+                        case 10: {
+                            yield* Draw.codec().stream(reader, reader.uint32(), `${prefix}.draw`, {
+                                limits: opts.limits?.draw
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1210,6 +1344,108 @@ export var Receipt;
     }
     Receipt.stream = stream;
 })(Receipt || (Receipt = {}));
+export var Draw;
+(function (Draw) {
+    let _codec;
+    Draw.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.depositId != null && obj.depositId !== 0n)) {
+                    w.uint32(8);
+                    w.uint64(obj.depositId);
+                }
+                if ((obj.cumulative != null && obj.cumulative !== 0n)) {
+                    w.uint32(16);
+                    w.uint64(obj.cumulative);
+                }
+                if ((obj.providerSignature != null && obj.providerSignature.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.providerSignature);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    depositId: 0n,
+                    cumulative: 0n,
+                    providerSignature: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.depositId = reader.uint64();
+                            break;
+                        }
+                        case 2: {
+                            obj.cumulative = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.providerSignature = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.depositId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.cumulative`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.providerSignature`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Draw.codec());
+    }
+    Draw.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Draw.codec(), opts);
+    }
+    Draw.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Draw.codec(), opts);
+    }
+    Draw.stream = stream;
+})(Draw || (Draw = {}));
 export var UsageTick;
 (function (UsageTick) {
     let _codec;
@@ -1393,13 +1629,18 @@ export var ReceiptAck;
                     w.uint32(18);
                     w.bytes(obj.consumer);
                 }
+                if ((obj.drawSignature != null && obj.drawSignature.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.drawSignature);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
             }, (reader, length, opts = {}) => {
                 const obj = {
                     receiptDigest: uint8ArrayAlloc(0),
-                    consumer: uint8ArrayAlloc(0)
+                    consumer: uint8ArrayAlloc(0),
+                    drawSignature: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1411,6 +1652,10 @@ export var ReceiptAck;
                         }
                         case 2: {
                             obj.consumer = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            obj.drawSignature = reader.bytes();
                             break;
                         }
                         default: {
@@ -1435,6 +1680,13 @@ export var ReceiptAck;
                         case 2: {
                             yield {
                                 field: `${prefix}.consumer`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.drawSignature`,
                                 value: reader.bytes()
                             };
                             break;

@@ -1,5 +1,5 @@
 /**
- * CreditToken (0 decimals, a capped faucet only where enabled) and the shared EIP-712 Draw definition:
+ * CreditToken (3 decimals: a unit is a millicredit, a capped faucet only where enabled) and the shared EIP-712 Draw definition:
  * the digest the node signs is the one UsageEscrow checks, and verifyDraw accepts only the signer.
  */
 import { test } from 'uvu'
@@ -13,10 +13,10 @@ let t: TestChain
 test.before(async () => { t = await startTestChain() })
 test.after(async () => { await t?.chain.stop() })
 
-test('credits have 0 decimals and the faucet mints up to its cap per call', bounded(20_000, async () => {
+test('credits have 3 decimals (a unit is a millicredit) and the faucet mints up to its cap per call', bounded(20_000, async () => {
   const token = t.deployment.creditToken
   const who = t.wallet(1)
-  assert.is(await t.deployer.readContract({ address: token, abi: creditTokenAbi, functionName: 'decimals' }), 0)
+  assert.is(await t.deployer.readContract({ address: token, abi: creditTokenAbi, functionName: 'decimals' }), 3)
   await send(who, { address: token, abi: creditTokenAbi, functionName: 'faucet', args: [who.account.address, DEFAULT_FAUCET_CAP] })
   assert.is(await t.deployer.readContract({ address: token, abi: creditTokenAbi, functionName: 'balanceOf', args: [who.account.address] }), DEFAULT_FAUCET_CAP)
   await reverts(who, { address: token, abi: creditTokenAbi, functionName: 'faucet', args: [who.account.address, DEFAULT_FAUCET_CAP + 1n] }, 'FaucetCapExceeded')
