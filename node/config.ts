@@ -1,6 +1,6 @@
 /**
  * The node's configuration file (`<dataDir>/config.json`), validated once with errors that name the
- * key. Only the sandbox section exists so far; later sections join it here.
+ * key. Sections: sandbox, network, provider, chain, settlement.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -63,10 +63,41 @@ export interface ProviderConfig {
   modelMemoryMb?: number
 }
 
+/** Where the node anchors its ledger and settles leases (node/chain.ts). */
+export interface ChainConfig {
+  /** "local" (default): the machine's embedded anvil; "rpc": the chain below; "off": no settlement, no anchoring. */
+  mode?: 'local' | 'rpc' | 'off'
+  /** The local chain's shared folder (default $CLAWNODE_CHAIN_DIR, else ~/.clawnode-chain). */
+  localDir?: string
+  rpcUrl?: string
+  chainId?: number
+  contracts?: { creditToken: `0x${string}`, usageAnchor: `0x${string}`, usageEscrow: `0x${string}` }
+  /** Blocks to wait on a remote chain (default 2; 1 locally). */
+  confirmations?: number
+  /** The local chain's escrow fee in basis points when it is first deployed (default 0). */
+  feeBps?: number
+  /** The local chain's dispute window in seconds when it is first deployed (default 600). */
+  disputeWindowS?: number
+}
+
+/** How leases are paid for (node/settlement.ts). */
+export interface SettlementConfig {
+  /** Seconds between two closed batches of the provider ledger, anchored and claimed together (default 300). */
+  periodS?: number
+  /** A consumer's new deposit with a provider, millicredits (default 100,000: 100 credits). */
+  depositAmount?: number
+  /** Days a new deposit lasts (default 7). */
+  depositDays?: number
+  /** Peers served postpaid, without a covering deposit, up to a cap, settled each period. */
+  trusted?: Array<{ peer: string, capMillicredits?: number, ordersPerMinute?: number }>
+}
+
 export interface NodeConfig {
   sandbox: SandboxConfig
   network: NetworkConfig
   provider: ProviderConfig
+  chain: ChainConfig
+  settlement: SettlementConfig
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
@@ -83,7 +114,7 @@ function checkLimits (path: string, key: string, value: unknown): Partial<JobLim
 
 export function parseConfig (path: string, data: unknown): NodeConfig {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(path, 'the file', 'must hold a JSON object')
-  const { sandbox = {}, network = {}, provider = {}, ...rest } = data as Record<string, unknown>
+  const { sandbox = {}, network = {}, provider = {}, chain = {}, settlement = {}, ...rest } = data as Record<string, unknown>
   const unknownKey = Object.keys(rest)[0]
   if (unknownKey !== undefined) throw new ConfigError(path, unknownKey, 'is not a known section')
   if (typeof sandbox !== 'object' || sandbox === null) throw new ConfigError(path, 'sandbox', 'must be an object')
@@ -116,7 +147,66 @@ export function parseConfig (path: string, data: unknown): NodeConfig {
       return { image, size, ...(limits === undefined ? {} : { limits: checkLimits(path, `${key}.limits`, limits) }) }
     })
   }
-  return { sandbox: out, network: parseNetwork(path, network), provider: parseProvider(path, provider) }
+  return { sandbox: out, network: parseNetwork(path, network), provider: parseProvider(path, provider), chain: parseChain(path, chain), settlement: parseSettlement(path, settlement) }
+}
+
+function section (path: string, name: string, value: unknown, keys: string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, name, 'must be an object')
+  for (const key of Object.keys(value)) if (!keys.includes(key)) throw new ConfigError(path, `${name}.${key}`, `is not a known key (known: ${keys.join(', ')})`)
+  return value as Record<string, unknown>
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+
+function parseChain (path: string, value: unknown): ChainConfig {
+  const c = section(path, 'chain', value, ['mode', 'localDir', 'rpcUrl', 'chainId', 'contracts', 'confirmations', 'feeBps', 'disputeWindowS'])
+  const out: ChainConfig = {}
+  if (c.mode !== undefined) {
+    if (c.mode !== 'local' && c.mode !== 'rpc' && c.mode !== 'off') throw new ConfigError(path, 'chain.mode', 'must be "local", "rpc" or "off"')
+    out.mode = c.mode
+  }
+  if (c.localDir !== undefined) {
+    if (typeof c.localDir !== 'string' || c.localDir === '') throw new ConfigError(path, 'chain.localDir', 'must be a folder path')
+    out.localDir = c.localDir
+  }
+  if (c.rpcUrl !== undefined) {
+    if (typeof c.rpcUrl !== 'string' || !/^https?:\/\/[^\s]+$/.test(c.rpcUrl)) throw new ConfigError(path, 'chain.rpcUrl', 'must be an http(s) URL')
+    out.rpcUrl = c.rpcUrl
+  }
+  if (c.chainId !== undefined) out.chainId = positiveInt(path, 'chain.chainId', c.chainId, Number.MAX_SAFE_INTEGER)
+  if (c.contracts !== undefined) {
+    const k = section(path, 'chain.contracts', c.contracts, ['creditToken', 'usageAnchor', 'usageEscrow'])
+    for (const name of ['creditToken', 'usageAnchor', 'usageEscrow']) {
+      if (typeof k[name] !== 'string' || !ADDRESS.test(k[name])) throw new ConfigError(path, `chain.contracts.${name}`, 'must be a 0x… contract address')
+    }
+    out.contracts = k as NonNullable<ChainConfig['contracts']>
+  }
+  if (c.confirmations !== undefined) out.confirmations = Math.max(1, positiveInt(path, 'chain.confirmations', c.confirmations, 64))
+  if (c.feeBps !== undefined) out.feeBps = positiveInt(path, 'chain.feeBps', c.feeBps, 1000)
+  if (c.disputeWindowS !== undefined) out.disputeWindowS = positiveInt(path, 'chain.disputeWindowS', c.disputeWindowS, 30 * 24 * 3600)
+  if (out.mode === 'rpc' && (out.rpcUrl === undefined || out.chainId === undefined || out.contracts === undefined)) throw new ConfigError(path, 'chain', 'in mode "rpc" needs rpcUrl, chainId and contracts')
+  return out
+}
+
+function parseSettlement (path: string, value: unknown): SettlementConfig {
+  const c = section(path, 'settlement', value, ['periodS', 'depositAmount', 'depositDays', 'trusted'])
+  const out: SettlementConfig = {}
+  if (c.periodS !== undefined) out.periodS = Math.max(1, positiveInt(path, 'settlement.periodS', c.periodS, 7 * 24 * 3600))
+  if (c.depositAmount !== undefined) out.depositAmount = Math.max(1, positiveInt(path, 'settlement.depositAmount', c.depositAmount, Number.MAX_SAFE_INTEGER))
+  if (c.depositDays !== undefined) out.depositDays = Math.max(1, positiveInt(path, 'settlement.depositDays', c.depositDays, 3650))
+  if (c.trusted !== undefined) {
+    if (!Array.isArray(c.trusted) || c.trusted.length > 1024) throw new ConfigError(path, 'settlement.trusted', 'must be a list of at most 1024 { "peer": … } entries')
+    out.trusted = c.trusted.map((t: unknown, i) => {
+      const e = section(path, `settlement.trusted[${i}]`, t, ['peer', 'capMillicredits', 'ordersPerMinute'])
+      if (typeof e.peer !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{40,100}$/.test(e.peer)) throw new ConfigError(path, `settlement.trusted[${i}].peer`, 'must be a peer id')
+      return {
+        peer: e.peer,
+        ...(e.capMillicredits === undefined ? {} : { capMillicredits: positiveInt(path, `settlement.trusted[${i}].capMillicredits`, e.capMillicredits, Number.MAX_SAFE_INTEGER) }),
+        ...(e.ordersPerMinute === undefined ? {} : { ordersPerMinute: Math.max(1, positiveInt(path, `settlement.trusted[${i}].ordersPerMinute`, e.ordersPerMinute, 100_000)) })
+      }
+    })
+  }
+  return out
 }
 
 function positiveInt (path: string, key: string, value: unknown, max: number): number {
@@ -204,7 +294,7 @@ export async function loadConfig (dataDir: string): Promise<NodeConfig> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {}, network: {}, provider: {} }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { sandbox: {}, network: {}, provider: {}, chain: {}, settlement: {} }
     throw new ConfigError(path, 'the file', 'cannot be read', { cause: err })
   }
   if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(path, 'the file', `is larger than ${MAX_CONFIG_BYTES} bytes`)

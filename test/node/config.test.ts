@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { parseConfig } from '../../node/index.ts'
 
 test('an empty config is all defaults', () => {
-  assert.equal(parseConfig('c.json', {}), { sandbox: {}, network: {}, provider: {} })
+  assert.equal(parseConfig('c.json', {}), { sandbox: {}, network: {}, provider: {}, chain: {}, settlement: {} })
 })
 
 test('every section parses its known keys', () => {
@@ -28,8 +28,25 @@ const bad: Array<[unknown, RegExp]> = [
   [{ provider: { prices: { perToken: 1 } } }, /provider\.prices\.perToken is not a known price/],
   [{ provider: { models: [{ id: 'x' }] } }, /provider\.models\[0\]\.path must be the path of a GGUF file/],
   [{ provider: { usageTickTokens: 'often' } }, /provider\.usageTickTokens must be an integer/],
-  [{ network: { relayReservation: 'yes' } }, /network\.relayReservation must be true or false/]
+  [{ network: { relayReservation: 'yes' } }, /network\.relayReservation must be true or false/],
+  [{ chain: { mode: 'mainnet' } }, /chain\.mode must be "local", "rpc" or "off"/],
+  [{ chain: { mode: 'rpc', rpcUrl: 'http://127.0.0.1:8545' } }, /chain in mode "rpc" needs rpcUrl, chainId and contracts/],
+  [{ chain: { contracts: { creditToken: '0x12', usageAnchor: '0x12', usageEscrow: '0x12' } } }, /chain\.contracts\.creditToken must be a 0x… contract address/],
+  [{ chain: { feeBps: 5000 } }, /chain\.feeBps must be an integer 0\.\.1000/],
+  [{ settlement: { trusted: [{ peer: 'me' }] } }, /settlement\.trusted\[0\]\.peer must be a peer id/],
+  [{ settlement: { depositDays: 'forever' } }, /settlement\.depositDays must be an integer/],
+  [{ settlement: { period: 5 } }, /settlement\.period is not a known key/]
 ]
+
+test('the chain and settlement sections parse', () => {
+  const contracts = { creditToken: `0x${'1'.repeat(40)}`, usageAnchor: `0x${'2'.repeat(40)}`, usageEscrow: `0x${'3'.repeat(40)}` }
+  const peer = '12D3KooWGzhqAFbo5uPiKK9Ryq6jRNmojbY9WEdDj4U6vUXxmKzw'
+  assert.equal(parseConfig('c.json', {
+    chain: { mode: 'rpc', rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, contracts, confirmations: 3 },
+    settlement: { periodS: 60, depositAmount: 5000, depositDays: 2, trusted: [{ peer, capMillicredits: 1000, ordersPerMinute: 10 }] }
+  }).chain, { mode: 'rpc', rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, contracts, confirmations: 3 })
+  assert.equal(parseConfig('c.json', { settlement: { periodS: 60, trusted: [{ peer }] } }).settlement, { periodS: 60, trusted: [{ peer }] })
+})
 for (const [input, message] of bad) {
   test(`rejects ${JSON.stringify(input)}`, () => {
     try {

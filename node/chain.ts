@@ -1,0 +1,133 @@
+/**
+ * The node's chain: where its ledger anchors and its leases settle. By default the embedded local
+ * chain (anvil, one per machine, shared by its nodes through a folder), with the contracts deployed on
+ * first start; or any EVM chain from config (RPC URL, chain id, contract addresses), with the same code.
+ * The node signs locally with its settlement account (<data>/keys/settlement.key).
+ */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { logger } from '@libp2p/logger'
+import { createWalletClient, http, publicActions, parseEther, zeroAddress } from 'viem'
+import type { Address } from 'viem'
+import type { AbortOptions } from '@libp2p/interface'
+import { ClawnodeError } from '../protocol/index.ts'
+import {
+  ANVIL_DEV_PRIVATE_KEY, chainFor, connectOrStartLocalChain, createChainClient, creditTokenAbi, ensureDeployed, loadOrCreateSettlementAccount, probeChainId, usageEscrowAbi
+} from '../ledger/index.ts'
+import type { ChainWalletClient, Deployment, SettlementAccount } from '../ledger/index.ts'
+import type { ChainConfig } from './config.ts'
+
+const log = logger('clawnode:chain')
+
+/** Gas money the local chain gives a node's settlement account when it has less (local chain only). */
+export const LOCAL_GAS_FUNDING_ETH = '100'
+
+export interface NodeChain {
+  account: SettlementAccount
+  /** Signs with the node's settlement account; reads the chain. */
+  client: ChainWalletClient
+  deployment: Deployment
+  /** The embedded local chain (with a faucet), not a configured one. */
+  local: boolean
+  rpcUrl: string
+  /** Confirmations to wait for a transaction (1 locally). */
+  confirmations: number
+  /** Stops the local chain when this process started it (its state is saved); otherwise nothing. */
+  close: () => Promise<void>
+}
+
+export class ChainConfigError extends ClawnodeError {
+  static override name = 'ChainConfigError'
+  constructor (problem: string) {
+    super(`The chain section of the config ${problem}`, { hint: 'A remote chain needs chain.rpcUrl, chain.chainId and chain.contracts { creditToken, usageAnchor, usageEscrow }; or leave the chain section out to use the embedded local chain.' })
+  }
+}
+
+export class ChainUnavailableError extends ClawnodeError {
+  static override name = 'ChainUnavailableError'
+  constructor (rpcUrl: string, options: { cause?: unknown } = {}) {
+    super(`The chain at ${rpcUrl} does not answer`, { ...options, retryable: true, hint: 'Check that the RPC URL is right and the chain is up; the node serves on and anchors later once it answers.' })
+  }
+}
+
+/**
+ * The folder of the machine's shared local chain: chain.localDir, else $CLAWNODE_CHAIN_DIR, else
+ * ~/.clawnode-chain (outside any one node's data dir: every node of the machine uses it).
+ */
+export function localChainDir (config: ChainConfig = {}): string {
+  if (config.localDir !== undefined) return resolve(config.localDir)
+  const env = process.env.CLAWNODE_CHAIN_DIR
+  if (env !== undefined && env !== '') return resolve(env)
+  return join(homedir(), '.clawnode-chain')
+}
+
+/** Where a node keeps its two ledgers: what it earned as a provider and what it spent as a consumer. */
+export function ledgerPaths (dataDir: string): { provider: string, consumer: string } {
+  return { provider: join(dataDir, 'ledger', 'provider.db'), consumer: join(dataDir, 'ledger', 'consumer.db') }
+}
+
+/** The node's chain as configured; undefined when chain.mode is "off". */
+export async function openNodeChain (dataDir: string, config: ChainConfig = {}, options: AbortOptions = {}): Promise<NodeChain | undefined> {
+  const mode = config.mode ?? 'local'
+  if (mode === 'off') return undefined
+  const account = await loadOrCreateSettlementAccount(dataDir)
+  if (mode === 'rpc') return await openRemoteChain(account, config, options)
+  const dir = localChainDir(config)
+  const chain = await connectOrStartLocalChain(dir, {}, options)
+  try {
+    // The dev account deploys (once per chain, under a lock) and funds the nodes' gas.
+    const deployer = createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ANVIL_DEV_PRIVATE_KEY })
+    const deployment = await ensureDeployed(dir, deployer, { ...(config.feeBps === undefined ? {} : { feeBps: config.feeBps }), ...(config.disputeWindowS === undefined ? {} : { disputeWindowS: config.disputeWindowS }) }, options)
+    const client = walletClient(chain.rpcUrl, chain.chainId, account)
+    const gas = parseEther(LOCAL_GAS_FUNDING_ETH)
+    if (await client.getBalance({ address: account.address }) < gas / 2n) {
+      await deployer.request({ method: 'anvil_setBalance', params: [account.address, `0x${gas.toString(16)}`] } as never)
+      log('funded %s with %s ETH for gas on the local chain', account.address, LOCAL_GAS_FUNDING_ETH)
+    }
+    return { account, client, deployment, local: true, rpcUrl: chain.rpcUrl, confirmations: 1, close: async () => { await chain.stop() } }
+  } catch (err) {
+    await chain.stop().catch(() => {})
+    throw err
+  }
+}
+
+function walletClient (rpcUrl: string, chainId: number, account: SettlementAccount): ChainWalletClient {
+  return createWalletClient({ account: account.account, chain: chainFor(rpcUrl, chainId), transport: http(rpcUrl), pollingInterval: 100 }).extend(publicActions)
+}
+
+async function openRemoteChain (account: SettlementAccount, config: ChainConfig, options: AbortOptions): Promise<NodeChain> {
+  const { rpcUrl, chainId, contracts } = config
+  if (rpcUrl === undefined || chainId === undefined || contracts === undefined) throw new ChainConfigError('lacks rpcUrl, chainId or contracts')
+  const answered = await probeChainId(rpcUrl, options)
+  if (answered === undefined) throw new ChainUnavailableError(rpcUrl)
+  if (answered !== chainId) throw new ChainConfigError(`names chain ${chainId}, but ${rpcUrl} is chain ${answered}`)
+  const client = walletClient(rpcUrl, chainId, account)
+  // The escrow's parameters are the contract's own (immutables), read once.
+  const escrow = { address: contracts.usageEscrow, abi: usageEscrowAbi } as const
+  let params: [number, bigint, Address, Address, boolean]
+  try {
+    params = await Promise.all([
+      client.readContract({ ...escrow, functionName: 'feeBps' }) as Promise<number>,
+      client.readContract({ ...escrow, functionName: 'disputeWindow' }) as Promise<bigint>,
+      client.readContract({ ...escrow, functionName: 'arbiter' }) as Promise<Address>,
+      client.readContract({ ...escrow, functionName: 'feeRecipient' }) as Promise<Address>,
+      client.readContract({ address: contracts.creditToken, abi: creditTokenAbi, functionName: 'faucetEnabled' }) as Promise<boolean>
+    ])
+  } catch (err) {
+    throw new ChainConfigError(`names contracts that do not answer as UsageEscrow and CreditToken on chain ${chainId} (${(err as Error).message.split('\n')[0] ?? ''})`)
+  }
+  const deployment: Deployment = {
+    chainId,
+    creditToken: contracts.creditToken,
+    usageAnchor: contracts.usageAnchor,
+    usageEscrow: contracts.usageEscrow,
+    deployer: zeroAddress,
+    arbiter: params[2],
+    feeBps: params[0],
+    feeRecipient: params[3],
+    disputeWindowS: Number(params[1]),
+    faucetEnabled: params[4],
+    inputSha256: ''
+  }
+  return { account, client, deployment, local: false, rpcUrl, confirmations: config.confirmations ?? 2, close: async () => {} }
+}
