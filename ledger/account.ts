@@ -6,6 +6,7 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
+import { nonceManager } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { PrivateKeyAccount } from 'viem/accounts'
 import type { Hex } from 'viem'
@@ -58,7 +59,8 @@ export async function loadOrCreateSettlementAccount (dataDir: string): Promise<S
   }
   const key = text.trim().toLowerCase()
   if (!KEY.test(key)) throw new SettlementKeyError(path, 'does not hold a 32-byte hex private key')
-  const account = privateKeyToAccount(key as Hex)
+  // One nonce sequence per account in this process: the anchorer and the escrow may send at the same moment.
+  const account = privateKeyToAccount(key as Hex, { nonceManager })
   return { address: account.address, account, path }
 }
 

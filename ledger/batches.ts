@@ -33,6 +33,8 @@ export interface Batches {
   /** The next batch: the entries after the last batch up to `upToSeq` (default the head), at most MAX_BATCH_ENTRIES; null when there are none. */
   close: (upToSeq?: number, options?: AbortOptions) => Promise<LedgerBatch | null>
   list: () => LedgerBatch[]
+  /** The newest batch. */
+  last: () => LedgerBatch | undefined
   get: (index: number) => LedgerBatch | undefined
   /** The batch that holds entry `seq`. */
   containing: (seq: number) => LedgerBatch | undefined
@@ -86,6 +88,7 @@ export function createBatches (ldb: LedgerDb): Batches {
       return batch
     },
     list: () => rows(sList.all()),
+    last,
     get: (index) => rows([sGet.get(index)].filter(x => x !== undefined))[0],
     containing: (seq) => rows([sContaining.get(seq, seq)].filter(x => x !== undefined))[0],
     pendingAnchors: () => rows(sPending.all()),

@@ -31,3 +31,17 @@ export const LEDGER_PAGE_ROWS = 2_048
 export const MAX_EXPORT_LINE_BYTES = 4 * MAX_ENTRY_BLOB_BYTES + 8 * 1024
 /** SQLite busy timeout: how long a write waits for another connection's lock, ms. */
 export const LEDGER_BUSY_TIMEOUT_MS = 5_000
+
+/** How often the anchorer closes a batch of the new entries and anchors it (issue 5: every 5 minutes). */
+export const DEFAULT_ANCHOR_PERIOD_MS = 5 * 60_000
+/** Blocks an anchor transaction must have (its own included) before its batch counts as anchored. */
+export const DEFAULT_ANCHOR_CONFIRMATIONS = 1
+/** Back-off after an anchoring attempt failed (chain unreachable): first wait, doubling up to the most. */
+export const DEFAULT_ANCHOR_MIN_BACKOFF_MS = 1_000
+export const DEFAULT_ANCHOR_MAX_BACKOFF_MS = 60_000
+/** How long one attempt waits for an anchor transaction to be mined; it is looked for again on the next attempt. */
+export const ANCHOR_RECEIPT_TIMEOUT_MS = 60_000
+/** How long `stop()` spends closing and anchoring a last batch. */
+export const ANCHOR_STOP_TIMEOUT_MS = 10_000
+/** Blocks per eth_getLogs request when looking for an Anchored event (public RPCs limit the range). */
+export const ANCHOR_LOG_PAGE_BLOCKS = 10_000

@@ -87,6 +87,8 @@ export interface Ledger {
   /** Closes the next batch (see Batches.close); null when no entry is left outside a batch. */
   closeBatch: (upToSeq?: number, options?: AbortOptions) => Promise<LedgerBatch | null>
   batches: () => LedgerBatch[]
+  /** The newest batch; undefined before the first. */
+  lastBatch: () => LedgerBatch | undefined
   /** Batches whose root is not yet anchored, oldest first. */
   pendingAnchors: () => LedgerBatch[]
   markSubmitted: (index: number, anchor: { txHash: Hex }) => void
@@ -236,6 +238,7 @@ function createLedger (ldb: LedgerDb, batches: Batches): Ledger {
       return batch
     }, options),
     batches: () => { open(); return batches.list() },
+    lastBatch: () => { open(); return batches.last() },
     pendingAnchors: () => { open(); return batches.pendingAnchors() },
     markSubmitted: (index, anchor) => { open(); batches.markSubmitted(index, anchor) },
     markAnchored: (index, anchor) => { open(); batches.markAnchored(index, anchor) },

@@ -4,8 +4,10 @@
  * appended, with many lease handlers appending at once (group commit) and with one at a time; the
  * same without verification (the ledger alone) and with node:crypto verifying against a cached key
  * (libp2p's Ed25519 verify imports the key again on every call); then the integrity check on open, and Merkle root and proof times at 100k entries (ours and, for comparison,
- * @openzeppelin/merkle-tree's StandardMerkleTree). JSON to bench-results/ledger.json and a table on
- * stdout. Usage: node scripts/bench-ledger.ts [--entries N] [--concurrency C]
+ * @openzeppelin/merkle-tree's StandardMerkleTree), and on a real anvil the gas of one anchor of a batch
+ * of 1, 1,000 and 100,000 entries (after the provider's first anchor, which also initialises its
+ * storage), anchored by the anchorer. JSON to bench-results/ledger.json and a table on stdout.
+ * Usage: node scripts/bench-ledger.ts [--entries N] [--concurrency C]
  */
 import { createPublicKey, randomBytes, verify } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -13,7 +15,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
-import { batchTree, hashToHex, openLedger, verifyProof, LEAF_ENCODING } from '../ledger/index.ts'
+import {
+  batchTree, createAnchorer, createChainClient, ensureDeployed, hashToHex, openLedger, startLocalChain, verifyProof, ANVIL_DEV_PRIVATE_KEY, LEAF_ENCODING
+} from '../ledger/index.ts'
 import type { NewLedgerEntry } from '../ledger/index.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -102,6 +106,48 @@ t = performance.now()
 const oz = StandardMerkleTree.of(leaves.map(l => [l.seq, hashToHex(l.hash)]), [...LEAF_ENCODING], { sortLeaves: false })
 const ozRootMs = round(performance.now() - t)
 if (oz.root !== tree.root || !verified) throw new Error('Merkle trees disagree')
+
+// Gas per anchor by batch size, on a real anvil through the anchorer: a first anchor (it turns the
+// provider's two storage slots non-zero, so it costs more), then batches of 1, 1,000 and 100,000.
+const GAS_BATCHES = [1, 1_000, 100_000]
+interface GasRow { entries: number, gasUsed: number, closeMs: number }
+let gas: { first: number, batches: GasRow[], proveEntryMs: number } | { skipped: string }
+try {
+  const chain = await startLocalChain({ dir: join(dir, 'chain') })
+  try {
+    const client = createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ANVIL_DEV_PRIVATE_KEY })
+    const deployment = await ensureDeployed(join(dir, 'chain'), client)
+    const ledger = await openLedger(join(dir, 'anchored.db'))
+    const total = 1 + GAS_BATCHES.reduce((a, b) => a + b, 0)
+    for (let i = 0; i < total; i += 4_000) {
+      await ledger.appendMany(Array.from({ length: Math.min(4_000, total - i) }, (_, k) => entryOf(signed[(i + k) % signed.length] as typeof signed[number], i + k)))
+    }
+    const used: number[] = []
+    const anchorer = createAnchorer({ ledger, client, anchor: deployment.usageAnchor, onEvent: (e) => { if (e.type === 'clawnode:anchor:anchored') used.push(Number(e.detail.gasUsed)) } })
+    const rows: GasRow[] = []
+    let upTo = 0
+    for (const n of [1, ...GAS_BATCHES]) {
+      upTo += n
+      t = performance.now()
+      await ledger.closeBatch(upTo)
+      const closeMs = round(performance.now() - t)
+      const { error } = await anchorer.runOnce({ close: false })
+      if (error !== null) throw error
+      rows.push({ entries: n, gasUsed: used.at(-1) ?? 0, closeMs })
+    }
+    // A proof from the ledger rebuilds its batch's tree from the file: the cost of `clawnode ledger verify` in a full batch.
+    t = performance.now()
+    await ledger.proveEntry(total - 50_000)
+    const proveEntryMs = round(performance.now() - t)
+    await ledger.close()
+    gas = { first: rows[0]?.gasUsed ?? 0, batches: rows.slice(1), proveEntryMs }
+  } finally {
+    await chain.stop()
+  }
+} catch (err) {
+  if ((err as Error).name !== 'AnvilNotFoundError') throw err
+  gas = { skipped: (err as Error).message }
+}
 await rm(dir, { recursive: true, force: true })
 
 const report = {
@@ -114,6 +160,7 @@ const report = {
   signatureVerifyPairsPerS: verifyPairsPerS,
   openVerifyMs: { entries: MERKLE_LEAVES, ms: openMs },
   merkle: { leaves: MERKLE_LEAVES, rootMs, proofUs, verifyProofUs, openZeppelinRootMs: ozRootMs },
+  anchorGas: gas,
   goal: { appendsPerS: GOAL_PER_S }
 }
 await mkdir(join(root, 'bench-results'), { recursive: true })
@@ -126,4 +173,10 @@ process.stdout.write(`\n| ledger (${report.cpus} CPUs) | figure |\n|---|---|\n` 
   `| verifying both signatures alone (libp2p publicKey.verify) | ${verifyPairsPerS} pairs/s |\n` +
   `| integrity check on open, ${MERKLE_LEAVES} entries | ${openMs} ms |\n` +
   `| Merkle root, ${MERKLE_LEAVES} leaves | ${rootMs} ms (StandardMerkleTree.of: ${ozRootMs} ms, same root) |\n` +
-  `| one proof from the built tree / verifying it | ${proofUs} µs / ${verifyProofUs} µs |\n\nJSON: bench-results/ledger.json\n`)
+  `| one proof from the built tree / verifying it | ${proofUs} µs / ${verifyProofUs} µs |\n` +
+  ('skipped' in gas
+    ? `| gas per anchor | skipped: ${gas.skipped} |\n`
+    : `| gas per anchor (goal: constant, about 35k), after a first of ${gas.first} | ${gas.batches.map(b => `${b.entries} entries: ${b.gasUsed}`).join(', ')} |\n` +
+      `| closing a batch (reading its entries, building its tree) | ${gas.batches.map(b => `${b.entries} entries: ${b.closeMs} ms`).join(', ')} |\n` +
+      `| an entry's proof from the ledger in a batch of ${GAS_BATCHES.at(-1)} | ${gas.proveEntryMs} ms |\n`) +
+  '\nJSON: bench-results/ledger.json\n')
