@@ -22,6 +22,8 @@ const COMMANDS: Record<string, { summary: string, load: () => Promise<{ command:
   id: { summary: 'Print this node\'s peer id (the key is made on first use)', load: async () => await import('./commands/id.ts') },
   caps: { summary: 'Show what this node advertises, and under which DHT keys', load: async () => await import('./commands/caps.ts') },
   run: { summary: 'Run a job spec in the local gVisor sandbox and stream its output', load: async () => await import('./commands/run.ts') },
+  wallet: { summary: 'The settlement address, balances and escrow deposits (open, top up, extend, close); the local faucet; key export', load: async () => await import('./commands/wallet.ts') },
+  ledger: { summary: 'The ledgers: last entries, batches and their on-chain anchors, totals; verify <seq> proves an entry against its anchored root', load: async () => await import('./commands/ledger.ts') },
   images: { summary: 'Import image archives and manage the image allowlist', load: async () => await import('./commands/images.ts') },
   doctor: { summary: 'Check Docker, gVisor, the data dir and more, with the fix for each problem', load: async () => await import('./commands/doctor.ts') }
 }
