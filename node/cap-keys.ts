@@ -1,6 +1,7 @@
 /**
  * Capability keys: what a provider advertises in the DHT, as provider records under CIDs derived from
- * readable keys (`/clawnode/cap/1/runtime/gvisor`, `/clawnode/cap/1/image/<id>`, …). Pure.
+ * readable keys (`/clawnode/cap/1/runtime/gvisor`, `/clawnode/cap/1/image/<id>`,
+ * `/clawnode/cap/1/family/llama`, …). Pure.
  */
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -12,6 +13,7 @@ export type CapabilityKey =
   | { kind: 'runtime', runtime: string }
   | { kind: 'image', image: string }
   | { kind: 'model', model: string }
+  | { kind: 'family', family: string }
   | { kind: 'gpu', gpuClass: string }
   | { kind: 'inference' }
 
@@ -20,6 +22,7 @@ export function capabilityKey (cap: CapabilityKey): string {
     case 'runtime': return `${CAP_KEY_PREFIX}/runtime/${cap.runtime}`
     case 'image': return `${CAP_KEY_PREFIX}/image/${cap.image}`
     case 'model': return `${CAP_KEY_PREFIX}/model/${cap.model}`
+    case 'family': return `${CAP_KEY_PREFIX}/family/${cap.family}`
     case 'gpu': return `${CAP_KEY_PREFIX}/gpu/${cap.gpuClass}`
     case 'inference': return `${CAP_KEY_PREFIX}/inference`
   }

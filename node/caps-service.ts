@@ -1,10 +1,10 @@
 /**
  * Capability advertisement and discovery. The node serves its signed capability record over
  * /clawnode/caps/1.0.0 and announces itself as a DHT provider under a key per capability (runtime,
- * image, model, GPU class, and the generic inference key). A DHT cannot delete what other peers hold,
- * so records are short-lived and republished (re-signed with a higher sequence number) before they
- * lapse; a stopped node simply stops republishing. Consumers find providers for a key, then fetch and
- * verify each provider's record from the provider itself.
+ * image, model, model family, GPU class, and the generic inference key). A DHT cannot delete what
+ * other peers hold, so records are short-lived and republished (re-signed with a higher sequence
+ * number) before they lapse; a stopped node simply stops republishing. Consumers find providers for
+ * a key, then fetch and verify each provider's record from the provider itself.
  */
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
@@ -13,6 +13,7 @@ import {
 } from '../protocol/index.ts'
 import { capabilityCid, capabilityKey, gpuClass } from './cap-keys.ts'
 import { DEFAULT_RECORD_TTL_MS } from './constants.ts'
+import { modelFamily } from './model-family.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { CapabilityKey } from './cap-keys.ts'
 import type { Capabilities, CapabilityRecordInfo } from '../protocol/index.ts'
@@ -56,6 +57,7 @@ export function advertisedKeys (caps: Capabilities): string[] {
     ...caps.runtimes.map(runtime => ({ kind: 'runtime' as const, runtime })),
     ...caps.images.map(image => ({ kind: 'image' as const, image })),
     ...caps.models.map(m => ({ kind: 'model' as const, model: m.id })),
+    ...caps.models.map(m => modelFamily(m.family ?? '')).filter(f => f !== '').map(family => ({ kind: 'family' as const, family })),
     ...caps.gpus.map(g => ({ kind: 'gpu' as const, gpuClass: gpuClass(g.name) })),
     ...(caps.models.length > 0 ? [{ kind: 'inference' as const }] : [])
   ]

@@ -5,22 +5,17 @@
  * The node signs locally with its settlement account (<data>/keys/settlement.key).
  */
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { logger } from '@libp2p/logger'
-import { createWalletClient, http, publicActions, parseEther, zeroAddress } from 'viem'
+import { mkdir } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { createWalletClient, http, publicActions, zeroAddress } from 'viem'
 import type { Address } from 'viem'
 import type { AbortOptions } from '@libp2p/interface'
 import { ClawnodeError } from '../protocol/index.ts'
 import {
-  ANVIL_DEV_PRIVATE_KEY, chainFor, connectOrStartLocalChain, createChainClient, creditTokenAbi, ensureDeployed, loadOrCreateSettlementAccount, probeChainId, usageEscrowAbi
+  ANVIL_DEV_PRIVATE_KEY, chainFor, connectOrStartLocalChain, createChainClient, creditTokenAbi, ensureDeployed, fundLocalGas, loadOrCreateSettlementAccount, openLedger, probeChainId, usageEscrowAbi
 } from '../ledger/index.ts'
-import type { ChainWalletClient, Deployment, SettlementAccount } from '../ledger/index.ts'
+import type { ChainWalletClient, Deployment, Ledger, LedgerProgressOptions, SettlementAccount } from '../ledger/index.ts'
 import type { ChainConfig } from './config.ts'
-
-const log = logger('clawnode:chain')
-
-/** Gas money the local chain gives a node's settlement account when it has less (local chain only). */
-export const LOCAL_GAS_FUNDING_ETH = '100'
 
 export interface NodeChain {
   account: SettlementAccount
@@ -66,6 +61,13 @@ export function ledgerPaths (dataDir: string): { provider: string, consumer: str
   return { provider: join(dataDir, 'ledger', 'provider.db'), consumer: join(dataDir, 'ledger', 'consumer.db') }
 }
 
+/** Opens one of the node's ledgers (its folder made private first). */
+export async function openNodeLedger (dataDir: string, which: 'provider' | 'consumer', options: LedgerProgressOptions = {}): Promise<Ledger> {
+  const path = ledgerPaths(dataDir)[which]
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  return await openLedger(path, options)
+}
+
 /** The node's chain as configured; undefined when chain.mode is "off". */
 export async function openNodeChain (dataDir: string, config: ChainConfig = {}, options: AbortOptions = {}): Promise<NodeChain | undefined> {
   const mode = config.mode ?? 'local'
@@ -79,11 +81,8 @@ export async function openNodeChain (dataDir: string, config: ChainConfig = {}, 
     const deployer = createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ANVIL_DEV_PRIVATE_KEY })
     const deployment = await ensureDeployed(dir, deployer, { ...(config.feeBps === undefined ? {} : { feeBps: config.feeBps }), ...(config.disputeWindowS === undefined ? {} : { disputeWindowS: config.disputeWindowS }) }, options)
     const client = walletClient(chain.rpcUrl, chain.chainId, account)
-    const gas = parseEther(LOCAL_GAS_FUNDING_ETH)
-    if (await client.getBalance({ address: account.address }) < gas / 2n) {
-      await deployer.request({ method: 'anvil_setBalance', params: [account.address, `0x${gas.toString(16)}`] } as never)
-      log('funded %s with %s ETH for gas on the local chain', account.address, LOCAL_GAS_FUNDING_ETH)
-    }
+    // A fresh settlement account has no ETH for gas: the local chain gives it some.
+    await fundLocalGas(deployer, account.address, options)
     return { account, client, deployment, local: true, rpcUrl: chain.rpcUrl, confirmations: 1, close: async () => { await chain.stop() } }
   } catch (err) {
     await chain.stop().catch(() => {})

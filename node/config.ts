@@ -1,6 +1,6 @@
 /**
  * The node's configuration file (`<dataDir>/config.json`), validated once with errors that name the
- * key. Sections: sandbox, network, provider, chain, settlement.
+ * key. Sections: sandbox, network, provider, chain, settlement, gateway.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -90,6 +90,14 @@ export interface SettlementConfig {
   depositDays?: number
   /** Peers served postpaid, without a covering deposit, up to a cap, settled each period. */
   trusted?: Array<{ peer: string, capMillicredits?: number, ordersPerMinute?: number }>
+  /** Providers that trust this node: its deposits with them are topped up each period, not before a lease. */
+  postpaidWith?: string[]
+}
+
+/** The OpenAI-compatible gateway (`clawnode start --gateway`, `clawnode lease --serve`). */
+export interface GatewayConfig {
+  /** A model of this node's own (its id in <data>/models) that answers when the network gives no provider. */
+  localFallback?: string
 }
 
 export interface NodeConfig {
@@ -98,6 +106,8 @@ export interface NodeConfig {
   provider: ProviderConfig
   chain: ChainConfig
   settlement: SettlementConfig
+  /** Absent when the file has no gateway section. */
+  gateway?: GatewayConfig
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
@@ -114,7 +124,7 @@ function checkLimits (path: string, key: string, value: unknown): Partial<JobLim
 
 export function parseConfig (path: string, data: unknown): NodeConfig {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(path, 'the file', 'must hold a JSON object')
-  const { sandbox = {}, network = {}, provider = {}, chain = {}, settlement = {}, ...rest } = data as Record<string, unknown>
+  const { sandbox = {}, network = {}, provider = {}, chain = {}, settlement = {}, gateway, ...rest } = data as Record<string, unknown>
   const unknownKey = Object.keys(rest)[0]
   if (unknownKey !== undefined) throw new ConfigError(path, unknownKey, 'is not a known section')
   if (typeof sandbox !== 'object' || sandbox === null) throw new ConfigError(path, 'sandbox', 'must be an object')
@@ -147,7 +157,18 @@ export function parseConfig (path: string, data: unknown): NodeConfig {
       return { image, size, ...(limits === undefined ? {} : { limits: checkLimits(path, `${key}.limits`, limits) }) }
     })
   }
-  return { sandbox: out, network: parseNetwork(path, network), provider: parseProvider(path, provider), chain: parseChain(path, chain), settlement: parseSettlement(path, settlement) }
+  return { sandbox: out, network: parseNetwork(path, network), provider: parseProvider(path, provider), chain: parseChain(path, chain), settlement: parseSettlement(path, settlement), ...(gateway === undefined ? {} : { gateway: parseGateway(path, gateway) }) }
+}
+
+function parseGateway (path: string, value: unknown): GatewayConfig {
+  const g = section(path, 'gateway', value, ['localFallback'])
+  const out: GatewayConfig = {}
+  if (g.localFallback !== undefined) {
+    // Whether this node has the model is checked when the gateway starts (LocalFallbackModelError).
+    if (typeof g.localFallback !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(g.localFallback)) throw new ConfigError(path, 'gateway.localFallback', 'must be a model id (a file name in <data>/models without .gguf)')
+    out.localFallback = g.localFallback
+  }
+  return out
 }
 
 function section (path: string, name: string, value: unknown, keys: string[]): Record<string, unknown> {
@@ -189,7 +210,7 @@ function parseChain (path: string, value: unknown): ChainConfig {
 }
 
 function parseSettlement (path: string, value: unknown): SettlementConfig {
-  const c = section(path, 'settlement', value, ['periodS', 'depositAmount', 'depositDays', 'trusted'])
+  const c = section(path, 'settlement', value, ['periodS', 'depositAmount', 'depositDays', 'trusted', 'postpaidWith'])
   const out: SettlementConfig = {}
   if (c.periodS !== undefined) out.periodS = Math.max(1, positiveInt(path, 'settlement.periodS', c.periodS, 7 * 24 * 3600))
   if (c.depositAmount !== undefined) out.depositAmount = Math.max(1, positiveInt(path, 'settlement.depositAmount', c.depositAmount, Number.MAX_SAFE_INTEGER))
@@ -205,6 +226,12 @@ function parseSettlement (path: string, value: unknown): SettlementConfig {
         ...(e.ordersPerMinute === undefined ? {} : { ordersPerMinute: Math.max(1, positiveInt(path, `settlement.trusted[${i}].ordersPerMinute`, e.ordersPerMinute, 100_000)) })
       }
     })
+  }
+  if (c.postpaidWith !== undefined) {
+    const peers = stringList(path, 'settlement.postpaidWith', c.postpaidWith)
+    const bad = peers.findIndex(p => !/^[1-9A-HJ-NP-Za-km-z]{40,100}$/.test(p))
+    if (bad >= 0 || peers.length > 1024) throw new ConfigError(path, `settlement.postpaidWith${bad >= 0 ? `[${bad}]` : ''}`, 'must be a list of at most 1024 peer ids')
+    out.postpaidWith = peers
   }
   return out
 }

@@ -9,16 +9,19 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
-  BID_TTL_MS, ClawnodeError, frameStream, inputDigest, openUsageTick, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
+  BID_TTL_MS, ClawnodeError, envelopeSignature, frameStream, inputDigest, openUsageTick, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
 import { LEASE_CANCEL_GRACE_MS } from './constants.ts'
 import { maxInferencePrice, maxJobPrice } from './pricing.ts'
 import { encodeInferencePayload, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
+import { checkFamilyWant, InvalidModelFamilyError, lackingFamilyModel, pickFamilyModel } from './model-family.ts'
 import type { InferenceMessage, InferenceParams } from './inference-request.ts'
 import type { CapabilityKey } from './cap-keys.ts'
 import type { CapsService } from './caps-service.ts'
+import type { ConsumerHold, ConsumerSettlement } from './settlement.ts'
+import type { Ledger } from '../ledger/index.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { BidInfo, CapabilityRecordInfo, Frame, FrameStream, JobKind, UsageTickInfo, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
 import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
@@ -69,7 +72,7 @@ export interface LeaseResult {
   explain: ExplainEntry[]
 }
 
-interface Offer { peer: PeerId, stream: Stream, lp: FrameStream, order: OrderInfo, bid: BidInfo }
+interface Offer { peer: PeerId, stream: Stream, lp: FrameStream, order: OrderInfo, bid: BidInfo, hold?: ConsumerHold }
 
 /** The provider sent a frame this lease does not take. */
 export class UnexpectedLeaseFrameError extends ClawnodeError {
@@ -87,13 +90,24 @@ export const RECORD_CACHE_MS = 30_000
 /** Pause between discoveries that found nobody, inside a lease's discovery window. */
 export const DISCOVERY_RETRY_MS = 300
 
+/** What to generate, and from which model: a model id, or a model family and the least context it needs. */
 export interface InferenceRequest {
-  model: string
+  /** The model id; or leave it out and name `family`. */
+  model?: string
+  /** A model family (the GGUF architecture, "llama"): each provider is ordered its own model of it. */
+  family?: string
+  /** With `family`: the least context (tokens) the model must have (default 0). */
+  minContext?: number
   messages: InferenceMessage[]
   maxTokens: number
   params?: InferenceParams
   /** The whole lease's time bound (default 2 min). */
   timeoutMs?: number
+}
+
+export interface InferenceLeaseResult extends LeaseResult {
+  /** The model that served: the one named in the order to the chosen provider. */
+  model: string
 }
 
 /** Inference orders carry container limits too; only wallMs (the time bound) means anything there. */
@@ -103,10 +117,20 @@ export const DEFAULT_INFERENCE_TIMEOUT_MS = 120_000
 export interface Consumer {
   lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult>
   /** Buys inference: output is the generated text (UTF-8) as it streams; usage is in the receipt. */
-  leaseInference: (request: InferenceRequest, options: LeaseOptions) => Promise<LeaseResult>
+  leaseInference: (request: InferenceRequest, options: LeaseOptions) => Promise<InferenceLeaseResult>
 }
 
-export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, caps: CapsService }): Consumer {
+export interface ConsumerInit {
+  node: ClawNode
+  privateKey: PrivateKey
+  caps: CapsService
+  /** Payment through escrow for providers that settle on this node's chain; none: orders are unpaid. */
+  settlement?: ConsumerSettlement
+  /** The consumer ledger: every countersigned receipt is appended (kind spent). */
+  ledger?: Ledger
+}
+
+export function createConsumer (init: ConsumerInit): Consumer {
   const self = init.node.peerId
   const cache = new Map<string, { at: number, records: Awaited<ReturnType<CapsService['discover']>> }>()
   const discover = async (key: CapabilityKey, signal?: AbortSignal, windowMs = 0): Promise<Awaited<ReturnType<CapsService['discover']>>> => {
@@ -127,7 +151,8 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
     return records
   }
   /** What is being bought: how to find capable providers, what each would charge, and the order. */
-  interface Want { key: CapabilityKey, kind: JobKind, image: string, model: string, limits: LeaseLimits, payload: Uint8Array, capable: (r: CapabilityRecordInfo) => string | undefined, quote: (r: CapabilityRecordInfo) => number }
+  /** (`modelFor`: the model the order to that provider names, when it is not the same for all.) */
+  interface Want { key: CapabilityKey, kind: JobKind, image: string, model: string, modelFor?: (r: CapabilityRecordInfo) => string, limits: LeaseLimits, payload: Uint8Array, capable: (r: CapabilityRecordInfo) => string | undefined, quote: (r: CapabilityRecordInfo) => number }
 
   const leaseWith = async (want: Want, options: LeaseOptions): Promise<LeaseResult> => {
     const { payload, limits } = want
@@ -148,25 +173,35 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
     const ranked = capable.map(r => ({ r, quote: want.quote(r) })).sort((a, b) => a.quote - b.quote)
     for (const { r, quote } of ranked.slice(fanout)) note({ peer: r.peerId.toString(), fate: 'skipped', detail: `advertises ${quote} for this job; orders went to the ${fanout} cheapest` })
     const offers: Offer[] = []
-    await Promise.all(ranked.slice(0, fanout).map(async ({ r: record }) => {
+    await Promise.all(ranked.slice(0, fanout).map(async ({ r: record, quote }) => {
       const peer = record.peerId
       let stream: Stream | undefined
+      let hold: ConsumerHold | undefined
       try {
         const signal = AbortSignal.any([AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+        // Paying first: a deposit with this provider that covers its quote (opened or topped up once, not per lease).
+        const paying = await init.settlement?.pay(record, quote, { signal: options.signal ?? AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
+        if (paying !== undefined && 'skip' in paying) {
+          note({ peer: peer.toString(), fate: 'skipped', detail: paying.skip })
+          return
+        }
+        hold = paying?.hold
         stream = await init.node.libp2p.dialProtocol(peer, TASK_PROTOCOL, { signal })
         const lp = frameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
-        const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: want.kind, image: want.image, model: want.model, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000 })
-        const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: want.kind, image: want.image, model: want.model, limits: { ...limits, maxTokens: limits.maxTokens ?? 0, promptTokens: limits.promptTokens ?? 0 }, inputDigest: inputDigest(payload), maxPrice: options.maxPrice, deadlineMs: 0 }
+        const { bytes, orderId } = await signOrder(init.privateKey, { provider: peer, kind: want.kind, image: want.image, model: want.modelFor?.(record) ?? want.model, limits, payload, maxPrice: options.maxPrice, deadlineMs: Date.now() + limits.wallMs + 5 * 60_000, ...(hold === undefined ? {} : { payment: hold.payment }) })
+        const order: OrderInfo = { orderId, consumer: self, provider: peer, kind: want.kind, image: want.image, model: want.modelFor?.(record) ?? want.model, limits: { ...limits, maxTokens: limits.maxTokens ?? 0, promptTokens: limits.promptTokens ?? 0 }, inputDigest: inputDigest(payload), maxPrice: options.maxPrice, deadlineMs: 0, ...(hold === undefined ? {} : { payment: hold.payment }) }
         await lp.write(encodeFrame({ type: 'order', bytes }), { signal })
         const answer = decodeFrame(await lp.read({ signal }))
         if (answer.type === 'decline') {
+          hold?.release()
           note({ peer: peer.toString(), fate: 'declined', detail: await openDecline(answer.bytes, { order }) })
           await stream.close().catch(() => {})
           return
         }
         if (answer.type !== 'bid') throw new Error(`answered the order with ${answer.type}`)
-        offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }) })
+        offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }), ...(hold === undefined ? {} : { hold }) })
       } catch (err) {
+        hold?.release()
         stream?.abort(err as Error)
         note({ peer: peer.toString(), fate: 'unreachable', detail: describe(err) })
       }
@@ -190,7 +225,7 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
         }
       }
     } finally {
-      for (const o of offers) o.stream.abort(new Error('lease over'))
+      for (const o of offers) { o.hold?.release(); o.stream.abort(new Error('lease over')) }
     }
     throw new NoProviderError(records.length === 0 ? `none found for this ${want.kind === 'inference' ? 'model' : 'image'}` : `${offers.length} bid(s), ${explain.filter(e => e.fate === 'declined').length} decline(s)`)
   }
@@ -212,18 +247,32 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
     },
     async leaseInference (request, options) {
       if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1 || request.maxTokens > MAX_INFERENCE_TOKENS) throw new ClawnodeError(`maxTokens must be 1..${MAX_INFERENCE_TOKENS}`, { hint: 'Ask for fewer tokens.' })
+      const { model } = request
+      if ((model === undefined) === (request.family === undefined)) throw new InvalidModelFamilyError('an inference request names a model or a model family (with a minimum context), one of the two')
+      if (model !== undefined && request.minContext !== undefined) throw new InvalidModelFamilyError('a minimum context goes with a family, not with a model id')
+      const family = request.family === undefined ? undefined : checkFamilyWant(request.family, request.minContext)
       const payload = encodeInferencePayload({ messages: request.messages, params: request.params ?? {} })
       const limits: LeaseLimits = { ...INFERENCE_BASE_LIMITS, wallMs: request.timeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS, maxTokens: request.maxTokens, promptTokens: promptTokenBound(request.messages) }
-      return await leaseWith({
-        key: { kind: 'model', model: request.model },
+      // By family, each capable provider's record resolves to its own model; its order names that one.
+      const picked = new Map<string, string>()
+      const result = await leaseWith({
+        key: family === undefined ? { kind: 'model', model: model ?? '' } : { kind: 'family', family: family.family },
         kind: 'inference',
         image: '',
-        model: request.model,
+        model: model ?? '',
+        modelFor: r => picked.get(r.peerId.toString()) ?? model ?? '',
         limits,
         payload,
-        capable: r => r.models.some(m => m.id === request.model) ? undefined : 'its record lacks the model',
+        capable: r => {
+          if (family === undefined) return r.models.some(m => m.id === model) ? undefined : 'its record lacks the model'
+          const m = pickFamilyModel(r.models, family)
+          if (m === undefined) return lackingFamilyModel(r.models, family)
+          picked.set(r.peerId.toString(), m.id)
+          return undefined
+        },
         quote: r => maxInferencePrice(limits, r.prices)
       }, options)
+      return { ...result, model: picked.get(result.provider.toString()) ?? model ?? '' }
     }
   }
 
@@ -296,8 +345,23 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
         } else if (frame.type === 'receipt') {
           const receipt = await openReceipt(frame.bytes, { order, bid })
           if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')
-          const ack = await signReceiptAck(init.privateKey, frame.bytes)
+          // A paid lease: the receipt's draw must be on the order's deposit and within what this node owes.
+          if (offer.hold === undefined && receipt.draw !== undefined) throw new UnexpectedLeaseFrameError('receipt', 'it draws on a deposit this unpaid order did not name')
+          const drawSignature = await offer.hold?.sign(receipt)
+          const ack = await signReceiptAck(init.privateKey, frame.bytes, drawSignature)
           await lp.write(encodeFrame({ type: 'receiptAck', bytes: ack }), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
+          await init.ledger?.append({
+            kind: 'spent',
+            receipt: frame.bytes,
+            providerSignature: envelopeSignature(frame.bytes),
+            countersignature: ack,
+            orderId: Buffer.from(order.orderId).toString('hex'),
+            counterparty: offer.peer.toString(),
+            amount: receipt.price,
+            inputTokens: receipt.usage.inputTokens ?? 0,
+            outputTokens: receipt.usage.outputTokens ?? 0,
+            timestampMs: receipt.issuedAtMs
+          })
           await offer.stream.close({ signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) }).catch(() => {})
           options.onReceipt?.({ info: receipt, bytes: frame.bytes, ack, provider: offer.peer })
           if (cancelled) throw user?.reason
@@ -313,10 +377,11 @@ export function createConsumer (init: { node: ClawNode, privateKey: PrivateKey, 
 }
 
 /** The plain-data summary of a lease, as `clawnode lease --json` prints it and the control API sends it. */
-export function leaseSummary (result: LeaseResult, artifactsDir?: string): Record<string, unknown> {
+export function leaseSummary (result: LeaseResult & { model?: string }, artifactsDir?: string): Record<string, unknown> {
   const r = result.receipt
   return {
     provider: result.provider.toString(),
+    ...(result.model === undefined ? {} : { model: result.model }),
     status: r.status,
     usage: r.usage,
     price: r.price,

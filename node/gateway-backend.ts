@@ -1,11 +1,15 @@
 /**
  * The gateway's backend on the network: models are what providers announce under the generic
- * inference key (records fetched and verified, cached briefly, capped), and each completion is an
- * inference lease (consumer.leaseInference: cheapest bid, then direct and lower RTT; the next bidder
- * when the chosen provider fails before the first token). Errors keep the names the gateway maps.
+ * inference key (records fetched and verified, cached briefly, capped), listed by id and by family
+ * (`family:llama`), and each completion is an inference lease (consumer.leaseInference: cheapest bid,
+ * then direct and lower RTT; the next bidder when the chosen provider fails before the first token).
+ * A request's model `family:<name>[@<minContext>]` leases by family. Errors keep the names the
+ * gateway maps.
  */
 import { ClawnodeError } from '../protocol/index.ts'
 import { NoProviderError } from './consumer-service.ts'
+import { InvalidGatewayRequestError } from './gateway-request.ts'
+import { familyModelId, InvalidModelFamilyError, modelFamily, parseModelSelector } from './model-family.ts'
 import type { CapsService } from './caps-service.ts'
 import type { Consumer, LeaseOptions } from './consumer-service.ts'
 import type { GatewayModel, InferenceBackend } from './gateway.ts'
@@ -58,20 +62,30 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
     if (cached !== undefined && Date.now() - cached.at < MODEL_LIST_CACHE_MS) return cached.models
     const records = await init.caps.discover({ kind: 'inference' }, { signal, limit: MAX_LISTED_PROVIDERS })
     const byId = new Map<string, GatewayModel>()
-    for (const r of records) {
-      for (const m of r.models) {
-        const seen = byId.get(m.id)
-        const cheaper = seen === undefined || r.prices.per1kOutputTokens < seen.per1kOutputTokens
-        byId.set(m.id, {
-          id: m.id,
-          contextLength: Math.max(seen?.contextLength ?? 0, m.context),
-          per1kInputTokens: cheaper ? r.prices.per1kInputTokens : seen.per1kInputTokens,
-          per1kOutputTokens: cheaper ? r.prices.per1kOutputTokens : seen.per1kOutputTokens,
-          providers: (seen?.providers ?? 0) + 1
-        })
-      }
+    const byFamily = new Map<string, GatewayModel>()
+    const add = (into: Map<string, GatewayModel>, id: string, context: number, r: (typeof records)[number]): void => {
+      const seen = into.get(id)
+      const cheaper = seen === undefined || r.prices.per1kOutputTokens < seen.per1kOutputTokens
+      into.set(id, {
+        id,
+        contextLength: Math.max(seen?.contextLength ?? 0, context),
+        per1kInputTokens: cheaper ? r.prices.per1kInputTokens : seen.per1kInputTokens,
+        per1kOutputTokens: cheaper ? r.prices.per1kOutputTokens : seen.per1kOutputTokens,
+        providers: (seen?.providers ?? 0) + 1
+      })
     }
-    const models = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id))
+    for (const r of records) {
+      for (const m of r.models) add(byId, m.id, m.context, r)
+      // A family counts each provider once, with its largest context in that family.
+      const families = new Map<string, number>()
+      for (const m of r.models) {
+        const f = modelFamily(m.family ?? '')
+        if (f !== '') families.set(f, Math.max(families.get(f) ?? 0, m.context))
+      }
+      for (const [f, context] of families) add(byFamily, familyModelId(f), context, r)
+    }
+    const byName = (a: GatewayModel, b: GatewayModel): number => a.id.localeCompare(b.id)
+    const models = [...[...byId.values()].sort(byName), ...[...byFamily.values()].sort(byName)]
     cached = { at: Date.now(), models }
     return models
   }
@@ -83,10 +97,17 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
       const emit = (piece: string): void => { if (piece !== '') { text += piece; onText(piece) } }
       const declines: string[] = []
       let cancelled: { price: number, outputTokens: number } | undefined
+      let selector: ReturnType<typeof parseModelSelector>
+      try {
+        selector = parseModelSelector(request.model)
+      } catch (err) {
+        if (err instanceof InvalidModelFamilyError) throw new InvalidGatewayRequestError('model', err.message)
+        throw err
+      }
       let result
       try {
         result = await init.consumer.leaseInference({
-          model: request.model,
+          ...('model' in selector ? { model: selector.model } : { family: selector.family, minContext: selector.minContext }),
           messages: request.messages,
           maxTokens: request.maxTokens,
           params: {
@@ -109,7 +130,10 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
       } catch (err) {
         if (cancelled !== undefined) throw new CompletionCancelledError(cancelled.price, cancelled.outputTokens, { cause: err })
         if (err instanceof NoProviderError) {
-          const offered = (await listModels({ signal }).catch(() => [])).some(m => m.id === request.model)
+          const listed = await listModels({ signal }).catch(() => [])
+          const offered = 'model' in selector
+            ? listed.some(m => m.id === selector.model)
+            : listed.some(m => m.id === familyModelId(selector.family) && m.contextLength >= selector.minContext)
           if (!offered) throw new UnknownModelError(request.model)
           if (declines.length > 0 && declines.every(d => d === 'price-below-minimum')) throw new PriceCeilingError(request.model, `${declines.length} provider(s) quote more than ${request.maxPrice} millicredits`)
         }
@@ -122,6 +146,7 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
         finishReason: (r.usage.outputTokens ?? 0) >= request.maxTokens ? 'length' : 'stop',
         usage: { promptTokens: r.usage.inputTokens ?? 0, completionTokens: r.usage.outputTokens ?? 0 },
         provider: result.provider.toString(),
+        model: result.model,
         price: r.price
       }
     }

@@ -70,8 +70,10 @@ export interface InferenceBackendResult {
   text: string
   finishReason: 'stop' | 'length'
   usage: { promptTokens: number, completionTokens: number }
-  /** Who served it (a peer id). */
+  /** Who served it (a peer id, or `local` for this node's own fallback model). */
   provider: string
+  /** The model that served, when it is not the request's own `model` (a family, a fallback); answered as `model`. */
+  model?: string
   /** Millicredits charged. */
   price: number
 }
@@ -262,11 +264,12 @@ async function serveCompletion (g: GatewayState, kind: 'chat' | 'completion', re
     log('%s %s: %d prompt + %d completion tokens from %s for %d millicredits', kind, request.model, result.usage.promptTokens, result.usage.completionTokens, result.provider, price)
     const usage = { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens, total_tokens: result.usage.promptTokens + result.usage.completionTokens }
     const finishReason = result.finishReason === 'length' ? 'length' : 'stop'
-    if (request.stream) { sse.end(result.text, finishReason, usage, result.provider, price); return }
+    const model = result.model ?? request.model
+    if (request.stream) { sse.end(result.text, finishReason, usage, { provider: result.provider, model }, price); return }
     const choice = kind === 'chat'
       ? { index: 0, message: { role: 'assistant', content: result.text, refusal: null }, logprobs: null, finish_reason: finishReason }
       : { index: 0, text: result.text, logprobs: null, finish_reason: finishReason }
-    sendJson(res, 200, { id: sse.id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created: sse.created, model: request.model, choices: [choice], usage, provider: result.provider, price_millicredits: price }, providerHeaders(result.provider, price))
+    sendJson(res, 200, { id: sse.id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created: sse.created, model, choices: [choice], usage, provider: result.provider, price_millicredits: price }, providerHeaders(result.provider, price))
   } finally { g.inFlight-- }
 }
 
@@ -316,12 +319,13 @@ function sseWriter (kind: 'chat' | 'completion', request: GatewayRequest, res: S
       sent += text
       write(chunk(textChoice(text)))
     },
-    end (text: string, finishReason: string, usage: Record<string, number>, provider: string, price: number): void {
+    end (text: string, finishReason: string, usage: Record<string, number>, served: { provider: string, model: string }, price: number): void {
       // A backend that did not stream (or not all of it) still has its answer sent.
       const rest = text.startsWith(sent) ? text.slice(sent.length) : ''
       if (rest !== '') write(chunk(textChoice(rest)))
-      write(chunk(textChoice('', finishReason), { provider }))
-      if (request.includeUsage) write(chunk(undefined, { usage, provider, price_millicredits: price }))
+      // The last chunks say who served, and with which model (known only now).
+      write(chunk(textChoice('', finishReason), served))
+      if (request.includeUsage) write(chunk(undefined, { usage, ...served, price_millicredits: price }))
       if (!res.destroyed) res.end('data: [DONE]\n\n')
     }
   }

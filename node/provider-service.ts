@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
-  encodeFrame, encodeOutputFrame, frameStream, MalformedMessageError, signUsageTick, DEFAULT_USAGE_TICK_TOKENS, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+  encodeFrame, encodeOutputFrame, envelopeSignature, frameStream, MalformedMessageError, signUsageTick, DEFAULT_USAGE_TICK_TOKENS, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
@@ -20,6 +20,8 @@ import { MAX_INFERENCE_TOKENS, MAX_PROMPT_TOKENS, parseInferencePayload, promptT
 import { LeaseCancelledError, leaseInbox, UnexpectedFrameError } from './lease-inbox.ts'
 import type { LeaseInbox } from './lease-inbox.ts'
 import type { ModelHost } from './model-host.ts'
+import type { ProviderHold, ProviderSettlement } from './settlement.ts'
+import type { Ledger } from '../ledger/index.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { Connectivity, DeclineReason, Frame, FrameStream, LeaseLimits, LeaseUsage, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
 import type { JobPolicy, SandboxRunner } from '../sandbox/index.ts'
@@ -45,6 +47,10 @@ export interface ProviderServiceInit {
    * limit does not fit in what is free beyond it is declined as `overloaded`.
    */
   memoryReserveBytes?: number
+  /** Payment through escrow: orders must carry a covering deposit, receipts draw on it. None: leases are unpaid. */
+  settlement?: ProviderSettlement
+  /** The provider ledger: every countersigned receipt is appended (kind earned) before the lease counts as done. */
+  ledger?: Ledger
 }
 
 export interface ProviderService {
@@ -255,10 +261,17 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     const rtt = rttOf(connection)
     const order = await openOrder((await expect('order', LEASE_STEP_TIMEOUT_MS)).bytes, { self: node.peerId, guard })
     const quote = order.kind === 'inference' ? maxInferencePrice(order.limits, init.prices) : maxJobPrice(order.limits, init.prices)
-    const reason = await decide(order, quote)
+    let reason = await decide(order, quote)
+    let detail = ''
+    let hold: ProviderHold | undefined
+    if (reason === undefined && init.settlement !== undefined) {
+      const admission = await init.settlement.admit(order, quote, { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
+      if (admission.ok) hold = admission.hold
+      else { reason = 'payment-required'; detail = admission.detail }
+    }
     if (reason !== undefined) {
-      log('declining order from %p: %s', order.consumer, reason)
-      await send({ type: 'decline', bytes: await signDecline(init.privateKey, order, reason) })
+      log('declining order from %p: %s %s', order.consumer, reason, detail)
+      await send({ type: 'decline', bytes: await signDecline(init.privateKey, order, reason, detail) })
       await stream.close()
       return
     }
@@ -318,19 +331,39 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       const reader = inbox
       if (ticks.length > 0) await collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes)
       await outcome.afterOutput?.((frame) => send(frame), digest)
+      const price = outcome.price(quote)
+      const draw = await hold?.draw(price)
+      const issuedAtMs = Date.now()
       const receipt = await signReceipt(init.privateKey, order, bid, {
         status: outcome.status,
         usage: outcome.usage,
         resultDigest: new Uint8Array(digest.digest()),
-        price: outcome.price(quote)
+        price,
+        now: issuedAtMs,
+        ...(draw === undefined ? {} : { draw })
       })
       await send({ type: 'receipt', bytes: receipt })
       const ack = (await reader.next('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
-      await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
+      const { drawSignature } = await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
       await outcome.keep?.(receipt, ack)
+      // The draw's countersignature is what the escrow pays on; then the receipt goes into the ledger.
+      await hold?.settle(drawSignature)
+      await init.ledger?.append({
+        kind: 'earned',
+        receipt,
+        providerSignature: envelopeSignature(receipt),
+        countersignature: ack,
+        orderId: Buffer.from(order.orderId).toString('hex'),
+        counterparty: order.consumer.toString(),
+        amount: price,
+        inputTokens: outcome.usage.inputTokens ?? 0,
+        outputTokens: outcome.usage.outputTokens ?? 0,
+        timestampMs: issuedAtMs
+      })
       done++
       await stream.close()
     } finally {
+      hold?.release()
       inbox?.close()
       running--
     }

@@ -57,3 +57,12 @@ export async function openEnvelope (bytes: Uint8Array, domain: string, payloadTy
   if (!valid) throw new InvalidSignatureError(domain)
   return { publicKey, signer: peerIdFromPublicKey(publicKey), payload: envelope.payload }
 }
+
+/** The signature inside an envelope, without checking it (for records that keep it apart, e.g. the ledger's). */
+export function envelopeSignature (bytes: Uint8Array): Uint8Array {
+  try {
+    return Envelope.decode(bytes).signature
+  } catch (err) {
+    throw new MalformedMessageError('envelope', (err as Error).message, { cause: err })
+  }
+}

@@ -6,6 +6,8 @@
  * Usage: node scripts/test.ts [pattern]   e.g. node scripts/test.ts containment
  */
 import { spawn } from 'node:child_process'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildImages } from './build-images.ts'
 import { createDocker, pingDocker } from '../sandbox/index.ts'
@@ -25,9 +27,12 @@ try {
   if (requireAll) setupFailures++
 }
 
+// The nodes the tests start share one local chain of the run's own (never the user's ~/.clawnode-chain);
+// whatever anvil is left in it at the end is stopped.
+const chainDir = await mkdtemp(join(tmpdir(), 'clawnode-test-chain-'))
 const uvu = join(root, 'node_modules', 'uvu', 'bin.js')
-const args = ['--import', join(root, 'test', 'linger-report.ts'), uvu, 'test', pattern === undefined ? '\\.test\\.ts$' : `${pattern}.*\\.test\\.ts$`]
-const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'inherit'] })
+const args = ['--import', join(root, 'test', 'linger-report.ts'), uvu, 'test', pattern === undefined ? '\\.test\\.ts$' : `(${pattern}).*\\.test\\.ts$`]
+const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0', CLAWNODE_CHAIN_DIR: chainDir }, stdio: ['ignore', 'pipe', 'inherit'] })
 let output = ''
 let lingered = false
 let exitTimer: NodeJS.Timeout | undefined
@@ -52,6 +57,10 @@ const timer = setTimeout(() => {
 const code = await new Promise<number | null>((resolve) => { child.on('close', resolve) })
 clearTimeout(timer)
 clearTimeout(exitTimer)
+try {
+  const pid = Number((await readFile(join(chainDir, 'anvil.pid'), 'utf8')).trim())
+  if (Number.isSafeInteger(pid) && pid > 0) process.kill(pid, 'SIGKILL')
+} catch {}
 
 const read = (label: string): number => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN)
 const total = read('Total')

@@ -10,7 +10,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import OpenAI from 'openai'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
-import { createCapsService, createClawNode, createConsumer, createNetworkBackend, loadOrCreatePeerKey, startGateway } from '../../node/index.ts'
+import { createCapsService, createClawNode, createConsumer, createNetworkBackend, loadConfig, loadOrCreatePeerKey, startGateway } from '../../node/index.ts'
+import { openNodeSettlement } from '../../node/node-settlement.ts'
 import type { ExplainEntry } from '../../node/index.ts'
 import { bounded, startNode, stopNode, tempDir } from '../helpers.ts'
 
@@ -47,7 +48,9 @@ test('a provider killed before the first token: the gateway serves the request f
   const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
   await caps.start()
   const explain: ExplainEntry[] = []
-  const consumer = createConsumer({ node, privateKey, caps })
+  // It pays as a node does by default: a deposit on the machine's local chain for each provider.
+  const settlement = await openNodeSettlement({ dataDir: consumerDir, config: await loadConfig(consumerDir), privateKey, provider: false })
+  const consumer = createConsumer({ node, privateKey, caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
   // The backend's leases report their explanations here (as `clawnode lease --explain` would print them).
   const explaining: typeof consumer = { ...consumer, leaseInference: async (request, options) => await consumer.leaseInference(request, { ...options, onExplain: (e) => { explain.push(e); options.onExplain?.(e) } }) }
   const gateway = await startGateway({ backend: createNetworkBackend({ consumer: explaining, caps }), dataDir: consumerDir, port: 0 })
@@ -78,6 +81,7 @@ test('a provider killed before the first token: the gateway serves the request f
     assert.is(explain.find(e => e.peer === cheap.peerId)?.fate, 'failed')
     assert.is(explain.find(e => e.peer === dear.peerId)?.fate, 'chosen')
   } finally {
+    await settlement.close()
     await gateway.close()
     await caps.stop()
     await node.stop()

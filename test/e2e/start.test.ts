@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, createConsumer, loadOrCreatePeerKey } from '../../node/index.ts'
+import { createCapsService, createClawNode, createConsumer, loadConfig, loadOrCreatePeerKey } from '../../node/index.ts'
+import { openNodeSettlement } from '../../node/node-settlement.ts'
+import type { NodeSettlement } from '../../node/node-settlement.ts'
 import { bounded, cli, ROOT, startNode as start, stopNode as stop, tempDir, testImage } from '../helpers.ts'
 
 test('two providers started with clawnode start are discovered by their capabilities and serve a lease; Ctrl-C stops them', bounded(150_000, async () => {
@@ -23,6 +25,7 @@ test('two providers started with clawnode start are discovered by their capabili
     capabilities: { clawnodeVersion: '0.1.0', cpuCores: 1, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 }
   })
   await caps.start()
+  let settlement: NodeSettlement | undefined
   try {
     assert.ok(a.keys.includes('/clawnode/cap/1/runtime/gvisor'))
     assert.ok(a.keys.includes(`/clawnode/cap/1/image/${testImage()}`))
@@ -34,7 +37,9 @@ test('two providers started with clawnode start are discovered by their capabili
     assert.equal(found, [a.peerId, b.peerId].sort())
 
     // And they serve leases: a job bought from them runs in one of their sandboxes.
-    const consumer = createConsumer({ node: consumerNode, privateKey: await loadOrCreatePeerKey(consumerDir), caps })
+    // It pays as a node does by default: a deposit on the machine's local chain for each provider.
+    settlement = await openNodeSettlement({ dataDir: consumerDir, config: await loadConfig(consumerDir), privateKey: await loadOrCreatePeerKey(consumerDir), provider: false })
+    const consumer = createConsumer({ node: consumerNode, privateKey: await loadOrCreatePeerKey(consumerDir), caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
     let out = ''
     const leased = await consumer.lease({ version: 1, image: testImage(), argv: ['echo', 'served by clawnode start'] }, { maxPrice: 1_000_000_000, artifactsDir: await tempDir(), onOutput: (_s, d) => { out += Buffer.from(d).toString() } })
     assert.is(out, 'served by clawnode start\n')
@@ -91,6 +96,7 @@ test('two providers started with clawnode start are discovered by their capabili
   } finally {
     await caps.stop()
     await consumerNode.stop()
+    await settlement?.close()
     assert.is(await stop(b), 0)
     assert.is(await stop(a), 0)
   }

@@ -16,7 +16,17 @@ test('every section parses its known keys', () => {
   assert.is(config.provider.prices?.perCpuSecond, 7)
 })
 
+test('the gateway section names a local fallback model; without the section there is none', () => {
+  assert.equal(parseConfig('c.json', { gateway: { localFallback: 'tiny-1.5b.q8_0' } }).gateway, { localFallback: 'tiny-1.5b.q8_0' })
+  assert.equal(parseConfig('c.json', { gateway: {} }).gateway, {})
+  assert.is(parseConfig('c.json', {}).gateway, undefined)
+})
+
 const bad: Array<[unknown, RegExp]> = [
+  [{ gateway: { localFallback: '../models/x' } }, /gateway\.localFallback must be a model id/],
+  [{ gateway: { localFallback: 7 } }, /gateway\.localFallback must be a model id/],
+  [{ gateway: { fallback: 'tiny' } }, /gateway\.fallback is not a known key/],
+  [{ gateway: 'tiny' }, /gateway must be an object/],
   [[], /the file must hold a JSON object/],
   [{ wallet: {} }, /wallet is not a known section/],
   [{ sandbox: { runtime: 'kata' } }, /sandbox\.runtime must be "runsc"/],

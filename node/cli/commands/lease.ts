@@ -2,18 +2,22 @@ import { open } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createCapsService } from '../../caps-service.ts'
 import { loadConfig } from '../../config.ts'
+import { openNodeSettlement } from '../../node-settlement.ts'
 import { createConsumer, leaseSummary } from '../../consumer-service.ts'
 import type { InferenceRequest } from '../../consumer-service.ts'
 import { MAX_INFERENCE_TOKENS } from '../../inference-request.ts'
+import { MAX_MIN_CONTEXT } from '../../model-family.ts'
 import { controlRequest, controlStream, NoRunningNodeError } from '../../control.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { LEASE_DISCOVERY_WINDOW_MS } from '../../constants.ts'
 import { createClawNode } from '../../libp2p.ts'
 import { clawnodeVersion } from '../../version.ts'
-import { MAX_SPEC_BYTES } from '../../../sandbox/index.ts'
+import { MAX_SPEC_BYTES, scanModels } from '../../../sandbox/index.ts'
 import { parseCommandArgs, untilAborted } from '../context.ts'
 import { createNetworkBackend } from '../../gateway-backend.ts'
+import { gatewayBackend } from '../../gateway-local.ts'
+import { createModelHost, modelMemoryBudget } from '../../model-host.ts'
 import { DEFAULT_GATEWAY_DAILY_BUDGET, DEFAULT_GATEWAY_MAX_REQUEST_PRICE, gatewayTokenPath, startGateway } from '../../gateway.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import type { ExplainEntry } from '../../consumer-service.ts'
@@ -33,9 +37,13 @@ export const command: Command = {
   usage: 'clawnode lease --image <image-id> [options] -- <cmd> [args…]\n' +
     '       clawnode lease --spec <job.json> [options]\n' +
     '       clawnode lease --model <model-id> [--max-tokens N] [--temperature T] [--seed N] [--system TEXT] [options] "prompt"\n' +
-    '       clawnode lease --serve [--port N] [--max-price <millicredits>] [--daily-budget <millicredits>] [--bootstrap <multiaddr>]…\n\n' +
+    '       clawnode lease --family <family> [--min-context N] [same options as --model] "prompt"\n' +
+    '       clawnode lease --serve [--port N] [--max-price <millicredits>] [--daily-budget <millicredits>] [--local-fallback <model-id>] [--bootstrap <multiaddr>]…\n\n' +
+    '--family buys from any provider with a model of that family (GGUF architecture, e.g. llama) and at\n' +
+    'least --min-context tokens of context; the result names the model that served.\n' +
     '--serve runs an OpenAI-compatible endpoint on 127.0.0.1 (until Ctrl-C) whose requests are leases;\n' +
-    'its API key is printed once and kept in <data>/gateway.token.\n\n' +
+    'its API key is printed once and kept in <data>/gateway.token. --local-fallback (or the config\'s\n' +
+    'gateway.localFallback) answers from a model in <data>/models when the network has no provider.\n\n' +
     'Options: --bootstrap <multiaddr>… (else the config\'s), --max-price <millicredits> (default 1000000),\n' +
     '         --out <dir> (artifacts; default <data>/leases/<time>), --explain (each provider\'s fate), --json,\n' +
     '         --standalone (use a short-lived node even when `clawnode start` runs with this --data)\n\n' +
@@ -51,6 +59,9 @@ export const command: Command = {
       explain: { type: 'boolean' },
       standalone: { type: 'boolean' },
       model: { type: 'string' },
+      family: { type: 'string' },
+      'min-context': { type: 'string' },
+      'local-fallback': { type: 'string' },
       'max-tokens': { type: 'string' },
       temperature: { type: 'string' },
       seed: { type: 'string' },
@@ -62,8 +73,10 @@ export const command: Command = {
     if (values.serve === true) return await serveGateway(ctx, values)
     let spec: unknown
     let inference: InferenceRequest | undefined
-    if (values.model !== undefined) {
-      if (positionals.length === 0) throw new UsageError('lease --model needs a prompt', 'Try: clawnode lease --model tiny "Say hello"')
+    if (values['min-context'] !== undefined && values.family === undefined) throw new UsageError('--min-context goes with --family', 'Try: clawnode lease --family llama --min-context 4096 "Say hello"')
+    if (values.model !== undefined && values.family !== undefined) throw new UsageError('lease takes --model or --family, not both')
+    if (values.model !== undefined || values.family !== undefined) {
+      if (positionals.length === 0) throw new UsageError(`lease ${values.model === undefined ? '--family' : '--model'} needs a prompt`, 'Try: clawnode lease --model tiny "Say hello"')
       const number = (flag: string, text: string | undefined, ok: (n: number) => boolean): number | undefined => {
         if (text === undefined) return undefined
         const n = Number(text)
@@ -73,8 +86,9 @@ export const command: Command = {
       const maxTokens = number('max-tokens', values['max-tokens'], n => Number.isInteger(n) && n >= 1 && n <= MAX_INFERENCE_TOKENS) ?? DEFAULT_MAX_TOKENS
       const temperature = number('temperature', values.temperature, n => n >= 0 && n <= 2)
       const seed = number('seed', values.seed, n => Number.isSafeInteger(n) && n >= 0)
+      const minContext = number('min-context', values['min-context'], n => Number.isSafeInteger(n) && n >= 0 && n <= MAX_MIN_CONTEXT)
       inference = {
-        model: values.model,
+        ...(values.model !== undefined ? { model: values.model } : { family: values.family ?? '', ...(minContext === undefined ? {} : { minContext }) }),
         messages: [...(values.system === undefined ? [] : [{ role: 'system' as const, content: values.system }]), { role: 'user' as const, content: positionals.join(' ') }],
         maxTokens,
         params: { ...(temperature === undefined ? {} : { temperature }), ...(seed === undefined ? {} : { seed }) }
@@ -125,7 +139,7 @@ export const command: Command = {
       ctx.stderr([
         ...(inference === undefined ? [] : ['']),
         '',
-        `${summary.status === 'succeeded' ? '✓' : '✗'} ${String(summary.status)} on ${String(summary.provider)} (${String(summary.connectivity)}, rtt ${String(summary.rttMs)} ms; receipt verified and countersigned)`,
+        `${summary.status === 'succeeded' ? '✓' : '✗'} ${String(summary.status)} on ${String(summary.provider)}${summary.model === undefined ? '' : ` with ${String(summary.model)}`} (${String(summary.connectivity)}, rtt ${String(summary.rttMs)} ms; receipt verified and countersigned)`,
         inference === undefined
           ? `  usage: wall ${usage.wallMs} ms, cpu ${usage.cpuMs} ms, exit code ${usage.exitCode ?? 'none'}; charged ${String(summary.price)} millicredits`
           : `  usage: ${usage.inputTokens ?? 0} prompt + ${usage.outputTokens ?? 0} completion tokens in ${usage.wallMs} ms; charged ${String(summary.price)} millicredits`,
@@ -167,11 +181,13 @@ async function leaseStandalone (ctx: CliContext, network: NetworkConfig, request
   const node = await createClawNode({ dataDir: ctx.dataDir, network })
   const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
   const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
+  // Paying through escrow on the node's chain (the machine's local one by default); spends go into the consumer ledger.
+  const settlement = await openNodeSettlement({ dataDir: ctx.dataDir, config: await loadConfig(ctx.dataDir), privateKey, provider: false }, { signal: ctx.signal })
   try {
     await node.start()
     await caps.start()
     if (!ctx.json) ctx.stderr(`▸ consumer ${node.peerId.toString()} looking for providers…\n`)
-    const consumer = createConsumer({ node, privateKey, caps })
+    const consumer = createConsumer({ node, privateKey, caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
     const options = {
       maxPrice: request.maxPrice,
       artifactsDir: request.artifactsDir,
@@ -186,6 +202,7 @@ async function leaseStandalone (ctx: CliContext, network: NetworkConfig, request
   } finally {
     await caps.stop().catch(() => {})
     await node.stop().catch(() => {})
+    await settlement.close()
   }
 }
 
@@ -207,23 +224,30 @@ async function serveGateway (ctx: CliContext, values: Record<string, unknown>): 
   const node = await createClawNode({ dataDir: ctx.dataDir, network })
   const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
   const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
+  // The local fallback: a model of <data>/models, loaded on first use, answering when the network does not.
+  const localFallback = (values['local-fallback'] as string | undefined) ?? config.gateway?.localFallback
+  const models = localFallback === undefined ? undefined : createModelHost((await scanModels(ctx.dataDir, config.provider.models ?? [])).models, { memoryBytes: modelMemoryBudget(config.provider) })
+  const settlement = await openNodeSettlement({ dataDir: ctx.dataDir, config, privateKey, provider: false }, { signal: ctx.signal })
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined
   try {
+    settlement.start()
     await node.start()
     await caps.start()
-    const consumer = createConsumer({ node, privateKey, caps })
+    const consumer = createConsumer({ node, privateKey, caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
+    const network = createNetworkBackend({ consumer, caps, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS })
     gateway = await startGateway({
-      backend: createNetworkBackend({ consumer, caps, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }),
+      backend: gatewayBackend(network, { models, model: localFallback }),
       dataDir: ctx.dataDir,
       port,
       maxRequestPriceMillicredits: whole('max-price', DEFAULT_GATEWAY_MAX_REQUEST_PRICE),
       dailyBudgetMillicredits: whole('daily-budget', DEFAULT_GATEWAY_DAILY_BUDGET)
     })
-    if (ctx.json) ctx.stdout(JSON.stringify({ event: 'serving', url: `${gateway.url}/v1`, tokenFile: gatewayTokenPath(ctx.dataDir), peerId: node.peerId.toString() }) + '\n')
+    if (ctx.json) ctx.stdout(JSON.stringify({ event: 'serving', url: `${gateway.url}/v1`, tokenFile: gatewayTokenPath(ctx.dataDir), peerId: node.peerId.toString(), ...(localFallback === undefined ? {} : { localFallback }) }) + '\n')
     else {
       ctx.stderr([
         `✓ OpenAI-compatible endpoint on ${gateway.url}/v1 (consumer ${node.peerId.toString()})`,
         `  API key (also in ${gatewayTokenPath(ctx.dataDir)}): ${gateway.token}`,
+        ...(localFallback === undefined ? [] : [`  local fallback: the model ${localFallback} answers when the network has no provider`]),
         `  try: curl ${gateway.url}/v1/models -H "Authorization: Bearer $(cat ${gatewayTokenPath(ctx.dataDir)})"`,
         '  Ctrl-C to stop',
         ''
@@ -232,8 +256,10 @@ async function serveGateway (ctx: CliContext, values: Record<string, unknown>): 
     await untilAborted(ctx.signal)
   } finally {
     await gateway?.close().catch(() => {})
+    await models?.close().catch(() => {})
     await caps.stop().catch(() => {})
     await node.stop().catch(() => {})
+    await settlement.close()
   }
   return EXIT.ok
 }

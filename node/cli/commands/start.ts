@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { createCapsService } from '../../caps-service.ts'
 import { createProviderService } from '../../provider-service.ts'
+import { openNodeSettlement } from '../../node-settlement.ts'
 import { startControlServer } from '../../control.ts'
 import type { ControlServer } from '../../control.ts'
 import { detectCapabilities } from '../../capabilities.ts'
@@ -11,6 +12,7 @@ import { createConsumer, leaseSummary } from '../../consumer-service.ts'
 import type { ExplainEntry, InferenceRequest } from '../../consumer-service.ts'
 import { createModelHost, modelMemoryBudget } from '../../model-host.ts'
 import { createNetworkBackend } from '../../gateway-backend.ts'
+import { gatewayBackend } from '../../gateway-local.ts'
 import { gatewayTokenPath, startGateway } from '../../gateway.ts'
 import type { Gateway } from '../../gateway.ts'
 import { ensureDataDir } from '../../data-dir.ts'
@@ -27,11 +29,13 @@ const log = logger('clawnode:start')
 export const command: Command = {
   summary: 'Run a provider node: join the network, advertise capabilities, answer and run leases, until Ctrl-C',
   usage: 'clawnode start [--bootstrap <multiaddr>]… [--listen <multiaddr>]… [--dht-mode server|client|auto]\n' +
-    '                      [--address-policy loopback|test-net|any] [--gateway <port>] [--json] [--data <dir>]\n\n' +
-    '--gateway serves the OpenAI-compatible endpoint on 127.0.0.1:<port> (0: any free port), backed by this node.\n' +
+    '                      [--address-policy loopback|test-net|any] [--gateway <port> [--local-fallback <model-id>]] [--json] [--data <dir>]\n\n' +
+    '--gateway serves the OpenAI-compatible endpoint on 127.0.0.1:<port> (0: any free port), backed by this node;\n' +
+    '--local-fallback (or the config\'s gateway.localFallback) answers from this node\'s own model when the network has no provider.\n' +
     'Flags override the config file\'s network section. With --json, events are JSON lines on stdout.',
   async run (ctx, args) {
-    const { values } = parseCommandArgs(args, { ...NETWORK_OPTIONS, gateway: { type: 'string' } })
+    const { values } = parseCommandArgs(args, { ...NETWORK_OPTIONS, gateway: { type: 'string' }, 'local-fallback': { type: 'string' } })
+    if (values['local-fallback'] !== undefined && values.gateway === undefined) throw new UsageError('--local-fallback goes with --gateway')
     const gatewayPort = values.gateway === undefined ? undefined : Number(values.gateway)
     if (gatewayPort !== undefined && (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535)) throw new UsageError('--gateway takes a port, 0..65535 (0: any free port)')
     await ensureDataDir(ctx.dataDir)
@@ -48,16 +52,28 @@ export const command: Command = {
     // Loaded on first use, within provider.modelMemoryMb; a model larger than that alone is not offered.
     const models = registry.models.length === 0 ? undefined : createModelHost(registry.models, { memoryBytes: modelMemoryBudget(config.provider) })
     for (const r of models?.refused() ?? []) ctx.stderr(`⚠ model ${r.id} is not offered: ${r.error.message}\n  → ${r.error.hint}\n`)
-    const caps = await detectCapabilities(ctx.dataDir, config, models?.offered() ?? [])
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
+    // The chain (the machine's local one by default), the ledgers, escrow payment and anchoring.
+    const settlement = await openNodeSettlement({
+      dataDir: ctx.dataDir,
+      config,
+      privateKey,
+      provider: true,
+      onAnchor: (e) => {
+        if (e.type === 'clawnode:anchor:anchored') emit('anchored', { fromSeq: e.detail.batch.fromSeq, toSeq: e.detail.batch.toSeq, txHash: e.detail.txHash, block: e.detail.block }, `▸ ledger batch ${e.detail.batch.fromSeq}..${e.detail.batch.toSeq} anchored in block ${e.detail.block} (${e.detail.txHash})\n`)
+        else if (e.type === 'clawnode:anchor:unreachable') emit('chain-unreachable', { failures: e.detail.failures, retryAt: e.detail.retryAt }, `⚠ the chain does not answer (${e.detail.error.message}); the node serves on and anchors later\n`)
+      }
+    }, { signal: ctx.signal })
+    const caps = { ...await detectCapabilities(ctx.dataDir, config, models?.offered() ?? []), ...(settlement.recordInfo === undefined ? {} : { settlement: settlement.recordInfo }) }
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
-    const consumer = createConsumer({ node, privateKey, caps: service })
-    const provider = createProviderService({ node, privateKey, runner, dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }), ...(config.provider.usageTickTokens === undefined ? {} : { usageTickTokens: config.provider.usageTickTokens }) })
+    const consumer = createConsumer({ node, privateKey, caps: service, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
+    const provider = createProviderService({ node, privateKey, runner, ...(settlement.providerLedger === undefined ? {} : { ledger: settlement.providerLedger }), ...(settlement.provider === undefined ? {} : { settlement: settlement.provider }), dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }), ...(config.provider.usageTickTokens === undefined ? {} : { usageTickTokens: config.provider.usageTickTokens }) })
     let status: NodeJS.Timeout | undefined
     let control: ControlServer | undefined
     let gateway: Gateway | undefined
     try {
       await runner.start({ signal: ctx.signal })
+      settlement.start()
       await node.start()
       await provider.start()
       await service.start()
@@ -82,12 +98,14 @@ export const command: Command = {
         }
       })
       // The OpenAI-compatible gateway of this node, when asked for: its requests are this node's leases.
-      if (gatewayPort !== undefined) gateway = await startGateway({ backend: createNetworkBackend({ consumer, caps: service, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }), dataDir: ctx.dataDir, port: gatewayPort })
+      // Behind the network, optionally, one of this node's own models (the local fallback).
+      if (gatewayPort !== undefined) gateway = await startGateway({ backend: gatewayBackend(createNetworkBackend({ consumer, caps: service, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }), { models, model: values['local-fallback'] ?? config.gateway?.localFallback }), dataDir: ctx.dataDir, port: gatewayPort })
       const addrs = node.getMultiaddrs().map(String)
-      emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys(), ...(gateway === undefined ? {} : { gateway: `${gateway.url}/v1`, gatewayTokenFile: gatewayTokenPath(ctx.dataDir) }) }, [
+      emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys(), ...(gateway === undefined ? {} : { gateway: `${gateway.url}/v1`, gatewayTokenFile: gatewayTokenPath(ctx.dataDir) }), settlement: settlement.chain === undefined ? null : { address: settlement.chain.account.address, chainId: settlement.chain.deployment.chainId, rpcUrl: settlement.chain.rpcUrl, escrow: settlement.chain.deployment.usageEscrow } }, [
         `✓ clawnode provider ${node.peerId.toString()}`,
         ...addrs.map(a => `  listening on ${a}`),
         ...(gateway === undefined ? [] : [`  OpenAI-compatible endpoint ${gateway.url}/v1 (API key in ${gatewayTokenPath(ctx.dataDir)})`]),
+        settlement.chain === undefined ? '  settlement off (chain.mode "off"): leases are unpaid, nothing is anchored' : `  settles as ${settlement.chain.account.address} on chain ${settlement.chain.deployment.chainId} (${settlement.chain.local ? 'local ' : ''}${settlement.chain.rpcUrl}); \`clawnode wallet\`, \`clawnode ledger\``,
         `  offers ${caps.runtimes.join(', ')} with ${caps.images.length} allowed image(s), ${caps.models.length === 0 ? 'no models' : `models ${caps.models.map(m => m.id).join(', ')}`}, ${caps.cpuCores} CPU cores, up to ${caps.maxConcurrentJobs} jobs at once`,
         '  Ctrl-C to stop',
         ''
@@ -108,6 +126,8 @@ export const command: Command = {
       await provider.stop().catch((err: unknown) => { log.error('%e', err) })
       await models?.close().catch((err: unknown) => { log.error('%e', err) })
       await node.stop().catch((err: unknown) => { log.error('%e', err) })
+      // The last batch is anchored, the ledgers closed, then the chain stops if this node started it.
+      await settlement.close()
     }
     emit('stopped', {}, '✓ stopped\n')
     return EXIT.ok

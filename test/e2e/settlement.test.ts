@@ -1,0 +1,199 @@
+/**
+ * Leases paid through escrow on a real local chain (anvil), between real libp2p nodes on loopback
+ * running real gVisor jobs: the consumer opens a deposit once, each receipt draws on it with both
+ * settlement accounts' EIP-712 signatures, both ledgers record the lease, the provider's batch is
+ * anchored and proved, and the provider's claim pays exactly what the receipts charged. A provider
+ * refuses an order that carries no covering deposit, and the consumer sees why.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  createCapsService, createClawNode, createConsumer, createConsumerSettlement, createProviderService, createProviderSettlement, loadOrCreatePeerKey, openNodeLedger,
+  openNodeChain
+} from '../../node/index.ts'
+import type { CapsService, ClawNode, ConsumerSettlement, ExplainEntry, NodeChain, ProviderService, ProviderSettlement } from '../../node/index.ts'
+import { createAnchorer, listDeposits, openDeposit, proveOnChain, readDeposit, tokenBalance } from '../../ledger/index.ts'
+import type { Ledger } from '../../ledger/index.ts'
+import { createReplayGuard, openOrder, signOrder, signSettlementBinding } from '../../protocol/index.ts'
+import type { Capabilities } from '../../protocol/index.ts'
+import { allowImage, createSandboxRunner } from '../../sandbox/index.ts'
+import type { SandboxRunner } from '../../sandbox/index.ts'
+import { bounded, tempDir, testImage } from '../helpers.ts'
+
+interface Side { dir: string, node: ClawNode, caps: CapsService, chain: NodeChain, ledger: Ledger }
+interface Ctx { boot: ClawNode, provider: Side & { service: ProviderService, runner: SandboxRunner, settlement: ProviderSettlement }, consumer: Side & { settlement: ConsumerSettlement, lease: ReturnType<typeof createConsumer> } }
+const s = suite<Ctx>('settlement', {} as Ctx)
+
+// 1,000 millicredits per CPU-second: a 10-second, 1-CPU job bids 10,000 (10 credits).
+const PRICES = { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 1000, perGbSecond: 0 }
+const JOB = { version: 1, image: '', argv: ['sh', '-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo paid'], limits: { wallMs: 10_000, cpus: 1 } }
+const DISPUTE_WINDOW_S = 600
+/** What the provider lets its trusted consumer owe beyond its deposit. */
+const TRUSTED_CAP = 15_000
+
+async function side (localDir: string, bootstrap: string[], capabilities: (chain: NodeChain, dir: string) => Promise<Capabilities>, at?: string): Promise<Side> {
+  const dir = at ?? await tempDir()
+  const chain = await openNodeChain(dir, { localDir, disputeWindowS: DISPUTE_WINDOW_S })
+  if (chain === undefined) throw new Error('no chain')
+  const node = await createClawNode({ dataDir: dir, network: { bootstrap } })
+  await node.start()
+  const caps = createCapsService({ node, privateKey: await loadOrCreatePeerKey(dir), capabilities: await capabilities(chain, dir) })
+  const ledger = await openNodeLedger(dir, 'provider')
+  return { dir, node, caps, chain, ledger }
+}
+
+s.before(async (ctx) => {
+  const localDir = await tempDir('clawnode-chain-')
+  ctx.boot = await createClawNode({ dataDir: await tempDir() })
+  await ctx.boot.start()
+  const boot = ctx.boot.getMultiaddrs().map(String)
+  const image = testImage()
+  let providerSettlement: ProviderSettlement | undefined
+  // The consumer's identity first: the provider trusts it for postpaid leases up to a cap.
+  const consumerDir = await tempDir()
+  const trustedPeer = peerIdFromPrivateKey(await loadOrCreatePeerKey(consumerDir)).toString()
+  const p = await side(localDir, boot, async (chain, dir) => {
+    providerSettlement = await createProviderSettlement({ chain, privateKey: await loadOrCreatePeerKey(dir), dataDir: dir, config: { periodS: 3600, trusted: [{ peer: trustedPeer, capMillicredits: TRUSTED_CAP }] } })
+    return { clawnodeVersion: '0.1.0', cpuCores: 2, memoryBytes: 2 ** 30, gpus: [], runtimes: ['gvisor'], images: [image], models: [], prices: PRICES, maxConcurrentJobs: 2, settlement: await providerSettlement.recordInfo() }
+  })
+  await allowImage(p.dir, image)
+  const runner = createSandboxRunner({ dataDir: p.dir })
+  await runner.start()
+  const settlement = providerSettlement as ProviderSettlement
+  const service = createProviderService({ node: p.node, privateKey: await loadOrCreatePeerKey(p.dir), runner, dataDir: p.dir, prices: PRICES, maxConcurrentJobs: 2, settlement, ledger: p.ledger })
+  await service.start()
+  await p.caps.start()
+  ctx.provider = { ...p, service, runner, settlement }
+
+  const c = await side(localDir, boot, async () => ({ clawnodeVersion: '0.1.0', cpuCores: 1, memoryBytes: 2 ** 30, gpus: [], runtimes: [], images: [], models: [], prices: PRICES, maxConcurrentJobs: 0 }), consumerDir)
+  await c.ledger.close()
+  const consumerLedger = await openNodeLedger(c.dir, 'consumer')
+  const consumerSettlement = await createConsumerSettlement({ chain: c.chain, privateKey: await loadOrCreatePeerKey(c.dir), dataDir: c.dir, config: { depositAmount: 50_000 } })
+  await c.caps.start()
+  const lease = createConsumer({ node: c.node, privateKey: await loadOrCreatePeerKey(c.dir), caps: c.caps, settlement: consumerSettlement, ledger: consumerLedger })
+  ctx.consumer = { ...c, ledger: consumerLedger, settlement: consumerSettlement, lease }
+  for (let i = 0; i < 60; i++) {
+    if ((await c.caps.discover({ kind: 'image', image }, { signal: AbortSignal.timeout(8_000) })).length > 0) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+})
+
+s.after(async (ctx) => {
+  await ctx.consumer?.caps.stop(); await ctx.consumer?.node.stop(); await ctx.consumer?.ledger.close(); await ctx.consumer?.chain.close()
+  await ctx.provider?.caps.stop(); await ctx.provider?.service.stop(); await ctx.provider?.runner.stop(); await ctx.provider?.node.stop()
+  await ctx.provider?.ledger.close(); await ctx.provider?.settlement.stop()
+  // The provider's node started the chain: it goes last.
+  await ctx.provider?.chain.close()
+  await ctx.boot?.stop()
+})
+
+s('leases against a deposit: both ledgers, an anchored batch with proofs, and a claim that pays exactly the receipts', bounded(240_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  const job = { ...JOB, image: testImage() }
+  const before = await tokenBalance(provider.chain.client, provider.chain.deployment, provider.chain.account.address)
+  const prices: number[] = []
+  for (let i = 0; i < 2; i++) {
+    const result = await consumer.lease.lease(job, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
+    assert.is(result.receipt.status, 'succeeded')
+    assert.ok(result.receipt.price > 0, `charged ${result.receipt.price}`)
+    assert.ok(result.receipt.draw !== undefined, 'the receipt draws on the deposit')
+    assert.is(result.receipt.draw?.cumulative, BigInt(prices.reduce((a, b) => a + b, 0) + result.receipt.price))
+    prices.push(result.receipt.price)
+  }
+  const total = prices.reduce((a, b) => a + b, 0)
+  // One deposit, opened by the consumer for the provider's settlement address, covering both leases.
+  const deposits = await listDeposits(consumer.chain.client, consumer.chain.deployment, { consumer: consumer.chain.account.address })
+  assert.is(deposits.length, 1)
+  assert.is(deposits[0]?.provider, provider.chain.account.address)
+  assert.is(deposits[0]?.amount, 50_000n)
+
+  // Both ledgers hold both leases: the same receipts, earned on one side and spent on the other.
+  for (let i = 0; i < 50 && provider.ledger.count() < 2; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  assert.is(provider.ledger.count(), 2)
+  assert.is(consumer.ledger.count(), 2)
+  assert.is(provider.ledger.totals({ kind: 'earned' }).amount, BigInt(total))
+  assert.is(consumer.ledger.totals({ kind: 'spent' }).amount, BigInt(total))
+  for (const seq of [1, 2]) assert.ok(Buffer.from(provider.ledger.get(seq)?.receipt ?? []).equals(Buffer.from(consumer.ledger.get(seq)?.receipt ?? [1])))
+
+  // The provider's batch is anchored; an entry's proof verifies offline and on chain.
+  const anchorer = createAnchorer({ ledger: provider.ledger, client: provider.chain.client, anchor: provider.chain.deployment.usageAnchor })
+  const run = await anchorer.runOnce()
+  assert.is(run.error, null)
+  assert.is(run.anchored.length, 1)
+  const proof = await proveOnChain(provider.ledger, 2, { client: provider.chain.client, anchor: provider.chain.deployment.usageAnchor, provider: provider.chain.account.address })
+  assert.ok(proof.offline && proof.onChainRoot && proof.contract, JSON.stringify(proof))
+
+  // The claim: the co-signed cumulative amount, paid after the dispute window.
+  assert.equal(await provider.settlement.runPeriod(), { claimed: 1, finalized: 0 })
+  const pending = await readDeposit(provider.chain.client, provider.chain.deployment, deposits[0]?.id ?? 0n)
+  assert.is(pending.status, 'pending')
+  assert.is(pending.claimed, BigInt(total))
+  await provider.chain.client.request({ method: 'evm_increaseTime', params: [DISPUTE_WINDOW_S + 1] } as never)
+  await provider.chain.client.request({ method: 'evm_mine', params: [] } as never)
+  assert.equal(await provider.settlement.runPeriod(), { claimed: 0, finalized: 1 })
+  const after = await tokenBalance(provider.chain.client, provider.chain.deployment, provider.chain.account.address)
+  // Fee 0 on the local chain: consumer spend = provider earning + fee, to the millicredit.
+  assert.is(after - before, BigInt(total))
+  const settled = await readDeposit(provider.chain.client, provider.chain.deployment, deposits[0]?.id ?? 0n)
+  assert.is(settled.paidOut, BigInt(total))
+  assert.is(settled.refundable, 50_000n - BigInt(total))
+}))
+
+s('a provider refuses an order that no deposit covers, and says why', bounded(120_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  // A consumer of the same node that does not pay: no deposit in its orders.
+  const unpaid = createConsumer({ node: consumer.node, privateKey: await loadOrCreatePeerKey(consumer.dir), caps: consumer.caps })
+  const explain: ExplainEntry[] = []
+  try {
+    await unpaid.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir(), onExplain: (e) => { explain.push(e) } })
+    assert.unreachable('an unpaid order was served')
+  } catch (err) {
+    assert.is((err as Error).name, 'NoProviderError')
+  }
+  const declined = explain.find(e => e.peer === provider.node.peerId.toString())
+  assert.is(declined?.fate, 'declined')
+  assert.match(declined?.detail ?? '', /^payment-required: this provider is paid through escrow: open a deposit for 0x[0-9a-fA-F]{40}/)
+
+  // A deposit that is too small for the bid: declined with how much it lacks.
+  const small = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10n, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400 * 30) })
+  // (From a peer the provider does not trust: the consumer's own peer is trusted for postpaid leases.)
+  const key = await generateKeyPair('Ed25519')
+  const { bytes } = await signOrder(key, { provider: provider.node.peerId, kind: 'container', image: testImage(), limits: { cpus: 1, memoryMb: 64, pids: 64, wallMs: 10_000, outputBytes: 1024, artifactBytes: 0, tmpMb: 8 }, payload: new Uint8Array(), maxPrice: 1_000_000, deadlineMs: Date.now() + 60_000, payment: { depositId: small.depositId, settlement: await signSettlementBinding(key, consumer.chain.account.address) } })
+  const order = await openOrder(bytes, { self: provider.node.peerId, guard: createReplayGuard() })
+  const admission = await provider.settlement.admit(order, 10_000)
+  assert.is(admission.ok, false)
+  assert.match((admission as { detail: string }).detail, new RegExp(`deposit #${small.depositId} has 10 millicredits left, the bid's maximum is 10000: top up by 9990`))
+}))
+
+s('a trusted peer leases postpaid beyond its deposit up to its cap; its node tops up at the period, then the provider claims', bounded(180_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  // A second book for the same account: deposits of 10 millicredits, topped up each period, not before a lease.
+  const postpaid = await createConsumerSettlement({ chain: consumer.chain, privateKey: await loadOrCreatePeerKey(consumer.dir), dataDir: await tempDir(), config: { depositAmount: 10, postpaidWith: [provider.node.peerId.toString()] } })
+  const lease = createConsumer({ node: consumer.node, privateKey: await loadOrCreatePeerKey(consumer.dir), caps: consumer.caps, settlement: postpaid, ledger: consumer.ledger })
+  const result = await lease.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
+  const draw = result.receipt.draw
+  assert.ok(draw !== undefined && result.receipt.price > 10, `charged ${result.receipt.price}`)
+  let deposit = await readDeposit(consumer.chain.client, consumer.chain.deployment, draw.depositId)
+  assert.is(deposit.amount, 10n)
+  assert.ok(draw.cumulative > deposit.amount, 'the draw is beyond the deposit')
+  // Beyond the cap: a 20-second job bids 20,000 > 15,000 owed at most.
+  const explain: ExplainEntry[] = []
+  try {
+    await lease.lease({ ...JOB, image: testImage(), limits: { wallMs: 20_000, cpus: 1 } }, { maxPrice: 1_000_000, artifactsDir: await tempDir(), onExplain: (e) => { explain.push(e) } })
+    assert.unreachable('a lease above the postpaid cap was served')
+  } catch (err) {
+    assert.is((err as Error).name, 'NoProviderError')
+  }
+  assert.match(explain.find(e => e.fate === 'declined')?.detail ?? '', /^payment-required: this lease would leave \d+ millicredits unpaid, above your postpaid cap of 15000/)
+  // The provider cannot claim a draw beyond the deposit yet; after the consumer's period top-up it can.
+  assert.equal(await provider.settlement.runPeriod(), { claimed: 0, finalized: 0 })
+  assert.is(await postpaid.runPeriod(), 1)
+  deposit = await readDeposit(consumer.chain.client, consumer.chain.deployment, draw.depositId)
+  assert.is(deposit.amount, draw.cumulative)
+  assert.equal(await provider.settlement.runPeriod(), { claimed: 1, finalized: 0 })
+  assert.is((await readDeposit(consumer.chain.client, consumer.chain.deployment, draw.depositId)).claimed, draw.cumulative)
+}))
+
+s.run()
