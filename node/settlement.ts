@@ -146,7 +146,15 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   const deposit = async (id: bigint, fresh: boolean, options: AbortOptions): Promise<DepositState> => {
     const hit = cache.get(id.toString())
     if (!fresh && hit !== undefined && Date.now() - hit.at < DEPOSIT_CACHE_MS) return hit.state
-    const state = await readDeposit(chain.client, chain.deployment, id, options)
+    let state: DepositState
+    try {
+      state = await readDeposit(chain.client, chain.deployment, id, options)
+    } catch (err) {
+      // The chain is down: the provider keeps serving on the state it has seen.
+      if (hit === undefined) throw err
+      log('deposit %s: the chain does not answer, using what was read %d s ago: %e', id, Math.round((Date.now() - hit.at) / 1000), err)
+      return hit.state
+    }
     cache.set(id.toString(), { at: Date.now(), state })
     if (cache.size > 4096) cache.delete(cache.keys().next().value as string)
     return state

@@ -196,4 +196,19 @@ s('a trusted peer leases postpaid beyond its deposit up to its cap; its node top
   assert.is((await readDeposit(consumer.chain.client, consumer.chain.deployment, draw.depositId)).claimed, draw.cumulative)
 }))
 
+s('with the chain down, paid leases go on against the deposit already seen, both ledgers record them, and anchoring waits', bounded(120_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  const before = provider.ledger.count()
+  // The provider's node started the machine's chain: stopping it takes the chain down for everyone.
+  await provider.chain.close()
+  const result = await consumer.lease.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
+  assert.is(result.receipt.status, 'succeeded')
+  assert.ok(result.receipt.draw !== undefined, 'the lease is still paid: its receipt draws on the deposit')
+  for (let i = 0; i < 50 && provider.ledger.count() <= before; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  assert.is(provider.ledger.count(), before + 1)
+  const run = await createAnchorer({ ledger: provider.ledger, client: provider.chain.client, anchor: provider.chain.deployment.usageAnchor, receiptTimeoutMs: 2_000 }).runOnce({ signal: AbortSignal.timeout(20_000) })
+  assert.is(run.error?.name, 'ChainUnreachableError')
+  assert.is(run.pending.length, 1)
+}))
+
 s.run()
