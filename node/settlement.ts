@@ -87,6 +87,18 @@ async function openBook<T extends object> (file: string, empty: T): Promise<{ da
   }
 }
 
+/** Adds `amount` to what is held on deposit `id`; the function returned gives it back, once. */
+function reserve (held: Map<string, bigint>, id: string, amount: bigint): () => void {
+  held.set(id, (held.get(id) ?? 0n) + amount)
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    const left = (held.get(id) ?? 0n) - amount
+    if (left > 0n) held.set(id, left); else held.delete(id)
+  }
+}
+
 const domainOf = (chain: NodeChain): EscrowDomain => ({ chainId: chain.deployment.chainId, escrow: chain.deployment.usageEscrow })
 
 // ————————————————————————————————————————— provider ——————————————————————————————————————————
@@ -181,15 +193,8 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   }
 
   const hold = (id: string, order: OrderInfo, maxPrice: bigint): ProviderHold => {
-    held.set(id, (held.get(id) ?? 0n) + maxPrice)
-    let released = false
+    const release = reserve(held, id, maxPrice)
     let draw: ReceiptDraw | undefined
-    const release = (): void => {
-      if (released) return
-      released = true
-      const left = (held.get(id) ?? 0n) - maxPrice
-      if (left > 0n) held.set(id, left); else held.delete(id)
-    }
     return {
       async draw (price) {
         const entry = book.data.deposits[id] as ProviderDeposit
@@ -438,22 +443,15 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
       const need = BigInt(maxPrice)
       // A provider that trusts this node takes leases beyond the deposit; it is topped up each period instead.
       const postpaid = postpaidWith.has(record.peerId.toString())
-      const id = await serially(CHAIN_WRITES, async () => {
+      const { id, release } = await serially(CHAIN_WRITES, async () => {
         // The provider wants the deposit to outlive the lease and its next claim; a week by default does.
         const lastsUntil = Math.floor(Date.now() / 1000) + 3600
         const chosen = await ensureDeposit(provider, postpaid ? 1n : need, lastsUntil, options, postpaid)
-        inflight.set(chosen, (inflight.get(chosen) ?? 0n) + need)
-        return chosen
+        // Held at once, so the next lease's choice sees it.
+        return { id: chosen, release: reserve(inflight, chosen, need) }
       })
       binding ??= await signSettlementBinding(init.privateKey, me)
       const entry = book.data.deposits[id] as ConsumerDeposit
-      let released = false
-      const release = (): void => {
-        if (released) return
-        released = true
-        const left = (inflight.get(id) ?? 0n) - need
-        if (left > 0n) inflight.set(id, left); else inflight.delete(id)
-      }
       return {
         hold: {
           payment: { depositId: BigInt(id), settlement: binding },

@@ -8,7 +8,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, createConsumer, loadOrCreatePeerKey } from '../../node/index.ts'
+import { createCapsService, createClawNode, createConsumer, loadConfig, loadOrCreatePeerKey, openNodeSettlement } from '../../node/index.ts'
+import type { NodeSettlement } from '../../node/index.ts'
 import type { ExplainEntry } from '../../node/index.ts'
 import { SANDBOX_LABEL } from '../../sandbox/index.ts'
 import type { JobResult } from '../../sandbox/index.ts'
@@ -29,12 +30,15 @@ test('a provider killed after the award: the next bidder is awarded and complete
   const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
   await caps.start()
   let restarted: Awaited<ReturnType<typeof startNode>> | undefined
+  let settlement: NodeSettlement | undefined
   try {
     for (let i = 0; i < 60; i++) {
       if ((await caps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })).length >= 2) break
       await new Promise(resolve => setTimeout(resolve, 250))
     }
-    const consumer = createConsumer({ node, privateKey, caps })
+    // It pays as a node does by default: a deposit on the machine's local chain for each provider.
+    settlement = await openNodeSettlement({ dataDir: consumerDir, config: await loadConfig(consumerDir), privateKey, provider: false })
+    const consumer = createConsumer({ node, privateKey, caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
     const explain: ExplainEntry[] = []
     let stdout = ''
     // The job prints only after 3 s; the cheap provider is killed as soon as its run directory exists.
@@ -73,6 +77,7 @@ test('a provider killed after the award: the next bidder is awarded and complete
   } finally {
     await caps.stop()
     await node.stop()
+    await settlement?.close()
     if (restarted !== undefined) await stopNode(restarted)
     await stopNode(cheap, 'SIGKILL')
     assert.is(await stopNode(dear), 0)

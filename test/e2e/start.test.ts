@@ -8,9 +8,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, createConsumer, loadConfig, loadOrCreatePeerKey } from '../../node/index.ts'
-import { openNodeSettlement } from '../../node/node-settlement.ts'
-import type { NodeSettlement } from '../../node/node-settlement.ts'
+import { createCapsService, createClawNode, createConsumer, loadConfig, loadOrCreatePeerKey, openNodeSettlement } from '../../node/index.ts'
+import type { NodeSettlement } from '../../node/index.ts'
 import { bounded, cli, ROOT, startNode as start, stopNode as stop, tempDir, testImage } from '../helpers.ts'
 
 test('two providers started with clawnode start are discovered by their capabilities and serve a lease; Ctrl-C stops them', bounded(150_000, async () => {
