@@ -27,6 +27,37 @@ test('two nodes share one local chain and one deployment; each account has gas',
   }
 }))
 
+test('a configured chain (mode rpc) is used with the same code: contracts and escrow parameters from config and the chain', bounded(60_000, async () => {
+  const localDir = await tempDir('clawnode-chain-')
+  const local = await openNodeChain(await tempDir(), { localDir, feeBps: 25, disputeWindowS: 900 })
+  assert.ok(local !== undefined)
+  try {
+    const { creditToken, usageAnchor, usageEscrow } = local.deployment
+    const remote = await openNodeChain(await tempDir(), { mode: 'rpc', rpcUrl: local.rpcUrl, chainId: local.deployment.chainId, contracts: { creditToken, usageAnchor, usageEscrow }, confirmations: 1 })
+    assert.ok(remote !== undefined)
+    assert.is(remote.local, false)
+    assert.is(remote.deployment.feeBps, 25)
+    assert.is(remote.deployment.disputeWindowS, 900)
+    assert.is(remote.deployment.arbiter, local.deployment.arbiter)
+    assert.is(remote.deployment.faucetEnabled, true)
+    assert.is(remote.confirmations, 1)
+    // Wrong chain id or contracts that are not ours: a clear configuration error.
+    for (const config of [
+      { mode: 'rpc' as const, rpcUrl: local.rpcUrl, chainId: 1, contracts: { creditToken, usageAnchor, usageEscrow } },
+      { mode: 'rpc' as const, rpcUrl: local.rpcUrl, chainId: local.deployment.chainId, contracts: { creditToken, usageAnchor, usageEscrow: creditToken } }
+    ]) {
+      try {
+        await openNodeChain(await tempDir(), config)
+        assert.unreachable('opened')
+      } catch (err) {
+        assert.is((err as Error).name, 'ChainConfigError')
+      }
+    }
+  } finally {
+    await local.close()
+  }
+}))
+
 test('chain mode off gives no chain', async () => {
   assert.is(await openNodeChain(await tempDir(), { mode: 'off' }), undefined)
 })
