@@ -389,6 +389,8 @@ export function leaseSummary (result: LeaseResult & { model?: string }, artifact
     rttMs: result.bid.rttMs,
     artifacts: result.artifacts,
     ...(artifactsDir === undefined ? {} : { artifactsDir }),
+    // How it was paid: the draw on the consumer's escrow deposit both sides signed (null: unpaid).
+    payment: r.draw === undefined ? null : { depositId: r.draw.depositId.toString(), cumulative: r.draw.cumulative.toString() },
     receipt: Buffer.from(result.receiptBytes).toString('base64')
   }
 }

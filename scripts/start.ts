@@ -4,8 +4,9 @@
  * (`clawnode bootstrap`) and two providers with different prices (`clawnode start`), each its own
  * process with its own data dir under `<data>/localnet/`, then buys examples/hello.json from the
  * network with `clawnode lease --explain` (discovery in the DHT, bids, the cheaper provider runs it in
- * gVisor, output streamed back, receipt verified and countersigned), and stops the network.
- * (Later issues add the chain and a dashboard.)
+ * gVisor, output streamed back, receipt verified and countersigned, paid from an escrow deposit on
+ * the machine's local chain, which the first provider started), stops the network (each provider
+ * anchors its last ledger batch as it stops) and shows the serving provider's ledger. (A dashboard is to come.)
  *
  * Usage: npm start [-- --data <dir>] [-- --keep]   (--keep: leave the network running until Ctrl-C)
  */
@@ -92,5 +93,10 @@ try {
 } finally {
   say('▸ stopping the local network')
   await stopAll()
+}
+if (code === 0) {
+  // A provider anchors its last batch as it stops: its ledger now shows the lease, anchored on the chain.
+  say('\n▸ provider-1\'s ledger (clawnode ledger): the lease it served, its batch anchored on the local chain')
+  await main(['ledger', '--limit', '3', '--data', join(home, 'localnet', 'provider-1')])
 }
 process.exitCode = code

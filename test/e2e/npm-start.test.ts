@@ -18,12 +18,16 @@ test('npm start runs a local network and leases the example job over it', bounde
     })
   })
   assert.is(code, 0, stderr)
-  assert.match(stdout, /\nhello from Linux \S+ as nobody\n13\nthis line came in on stdin\n$/)
+  assert.match(stdout, /\nhello from Linux \S+ as nobody\n13\nthis line came in on stdin\nprovider ledger/)
   const provider1 = (/provider-1 (\S+)/.exec(stderr) ?? [])[1] ?? 'missing'
   assert.match(stderr, new RegExp(`chosen\\s+${provider1}`))
   assert.match(stderr, /outbid/)
   assert.match(stderr, /✓ succeeded on .*receipt verified and countersigned/)
+  assert.match(stderr, /paid from escrow deposit #\d+: \d+ millicredits drawn/)
   assert.match(stderr, /stopping the local network/)
+  // After the network stopped: the serving provider's ledger holds the lease, its batch anchored on the local chain.
+  assert.match(stdout, /provider ledger \(.*provider-1.*\): 1 entries/)
+  assert.match(stdout, /#1 {2}seq 1\.\.1 {2}root 0x[0-9a-f]{8}…[0-9a-f]{4} {2}anchored in block \d+, tx 0x[0-9a-f]{64}/)
   const [lease = ''] = await readdir(join(data, 'leases'))
   assert.is(await readFile(join(data, 'leases', lease, 'greeting.upper.txt'), 'utf8'), 'HELLO, WORLD\n')
 }))

@@ -143,6 +143,7 @@ export const command: Command = {
         inference === undefined
           ? `  usage: wall ${usage.wallMs} ms, cpu ${usage.cpuMs} ms, exit code ${usage.exitCode ?? 'none'}; charged ${String(summary.price)} millicredits`
           : `  usage: ${usage.inputTokens ?? 0} prompt + ${usage.outputTokens ?? 0} completion tokens in ${usage.wallMs} ms; charged ${String(summary.price)} millicredits`,
+        paymentLine(summary.payment),
         ...artifacts.map(a => `  artifact ${join(artifactsDir, a.path)} sha256:${a.sha256}`),
         ''
       ].join('\n'))
@@ -174,6 +175,13 @@ async function leaseThroughNode (dataDir: string, request: LeaseRequest, cb: Lea
     if (event.type === 'explain') cb.onExplain(event as unknown as ExplainEntry)
     else if (event.type === 'output') cb.onOutput?.(event.stream === 'stderr' ? 'stderr' : 'stdout', Buffer.from(String(event.data), 'base64'))
   }
+}
+
+/** How the lease was paid, for the terminal. */
+function paymentLine (payment: unknown): string {
+  const p = payment as { depositId: string, cumulative: string } | null | undefined
+  if (p === null || p === undefined) return '  unpaid (the provider settles on no chain, or this node has settlement off)'
+  return `  paid from escrow deposit #${p.depositId}: ${p.cumulative} millicredits drawn from it so far, signed by both sides (\`clawnode wallet\`, \`clawnode ledger\`)`
 }
 
 /** A short-lived consumer node with this data dir's identity; it advertises nothing. */
