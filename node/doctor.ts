@@ -9,6 +9,9 @@ import {
   DEFAULT_CONTEXT_SIZE, describeGpu, detectGpu, estimateModelMemory
 } from '../sandbox/index.ts'
 import { loadConfig } from './config.ts'
+import type { ChainConfig } from './config.ts'
+import { localChainDir } from './chain.ts'
+import { anvilBinary, probeChainId, readChainFile } from '../ledger/index.ts'
 import { fitModels, modelMemoryBudget } from './model-host.ts'
 import type { ProviderConfig } from './config.ts'
 import type { Docker } from '../sandbox/index.ts'
@@ -32,6 +35,36 @@ export interface DoctorInit {
 const SETUP = 'sudo scripts/setup-host.sh (from the clawnode repository)'
 const MIN_FREE_BYTES = 1024 * 1024 * 1024
 const DOCTOR_CALL_TIMEOUT_MS = 15_000
+
+/**
+ * Where the node settles, checked without starting anything: the local chain's anvil binary (and
+ * whether a shared chain already runs), or that a configured chain answers with its chain id.
+ */
+async function chainCheck (dataDir: string, options: { signal?: AbortSignal }): Promise<DoctorCheck> {
+  const name = 'chain (settlement and anchoring)'
+  let chain: ChainConfig
+  try {
+    chain = (await loadConfig(dataDir)).chain
+  } catch (err) {
+    return { name, ok: false, detail: (err as Error).message, fix: (err as { hint?: string }).hint ?? 'Fix the config file.' }
+  }
+  const mode = chain.mode ?? 'local'
+  if (mode === 'off') return { name, ok: true, detail: 'off (chain.mode "off"): leases are unpaid and nothing is anchored' }
+  if (mode === 'rpc') {
+    const answered = await probeChainId(chain.rpcUrl ?? '', options)
+    if (answered === chain.chainId) return { name, ok: true, detail: `${chain.rpcUrl ?? ''} answers as chain ${answered}` }
+    return { name, ok: false, detail: answered === undefined ? `${chain.rpcUrl ?? ''} does not answer` : `${chain.rpcUrl ?? ''} is chain ${answered}, the config says ${chain.chainId ?? '?'}`, fix: 'Check chain.rpcUrl and chain.chainId in the config, and that the chain is up; or set chain.mode "local" for this machine\'s own chain.' }
+  }
+  try {
+    const binary = anvilBinary()
+    await access(binary, constants.X_OK)
+    const dir = localChainDir(chain)
+    const running = await readChainFile(dir)
+    return { name, ok: true, detail: `local: anvil ${binary}; shared chain folder ${dir}${running === undefined ? ' (started by the first node that needs it)' : ` (running at ${running.rpcUrl})`}` }
+  } catch (err) {
+    return { name, ok: false, detail: `local, but anvil is missing: ${(err as Error).message}`, fix: 'Reinstall with optional dependencies (npm ci, never --omit=optional): anvil comes in @foundry-rs/anvil-linux-amd64; or set chain.mode "rpc" (a chain elsewhere) or "off".' }
+  }
+}
 
 export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = []
@@ -98,6 +131,7 @@ export async function runDoctor (init: DoctorInit): Promise<DoctorCheck[]> {
   }
 
   checks.push(...await dataDirChecks(init.dataDir))
+  checks.push(await chainCheck(init.dataDir, init.signal === undefined ? {} : { signal: init.signal }))
   checks.push(...await modelChecks(init.dataDir, init.signal === undefined ? {} : { signal: init.signal }))
   return checks
 }

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -14,6 +15,18 @@ test('doctor passes every check on a host set up for providers', bounded(60_000,
   const sandbox = report.checks.find(c => c.name === 'runsc sandbox starts')
   assert.match(sandbox?.detail ?? '', /\(gVisor\)/)
   assert.match(report.checks.find(c => c.name === 'usage metering (cgroup)')?.detail ?? '', /^\/sys\/fs\/cgroup\//)
+  assert.match(report.checks.find(c => c.name === 'chain (settlement and anchoring)')?.detail ?? '', /^local: anvil \S+anvil; shared chain folder /)
+}))
+
+test('doctor says when a configured chain does not answer, and what to do', bounded(30_000, async () => {
+  const data = await tempDir()
+  const contracts = { creditToken: `0x${'1'.repeat(40)}`, usageAnchor: `0x${'2'.repeat(40)}`, usageEscrow: `0x${'3'.repeat(40)}` }
+  await writeFile(join(data, 'config.json'), JSON.stringify({ chain: { mode: 'rpc', rpcUrl: 'http://127.0.0.1:1', chainId: 31337, contracts } }))
+  const r = await cli(['doctor', '--json', '--docker-socket', join(data, 'none.sock'), '--data', data])
+  const check = (JSON.parse(r.stdout) as Report).checks.find(c => c.name === 'chain (settlement and anchoring)')
+  assert.is(check?.ok, false)
+  assert.is(check?.detail, 'http://127.0.0.1:1 does not answer')
+  assert.match(check?.fix ?? '', /chain\.rpcUrl/)
 }))
 
 test('doctor against a dead Docker socket reports ✗ with the fix and exits non-zero', bounded(30_000, async () => {
