@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
-  BID_TTL_MS, ClawnodeError, envelopeSignature, frameStream, inputDigest, openUsageTick, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, encodeFrame, openBid,
+  BID_TTL_MS, ClawnodeError, envelopeSignature, frameStream, inputDigest, openUsageTick, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, decodeFrame, decodeFrameList, encodeFrame, openBid,
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
@@ -23,7 +23,7 @@ import type { CapsService } from './caps-service.ts'
 import type { ConsumerHold, ConsumerSettlement } from './settlement.ts'
 import type { Ledger } from '../ledger/index.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { BidInfo, CapabilityRecordInfo, Frame, FrameStream, JobKind, UsageTickInfo, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
+import type { BidInfo, CapabilityRecordInfo, FrameStream, JobKind, UsageTickInfo, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
 import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:consumer')
@@ -310,13 +310,16 @@ export function createConsumer (init: ConsumerInit): Consumer {
       const artifacts: LeaseResult['artifacts'] = []
       const partial = new Map<string, Buffer[]>()
       for (;;) {
-        const frame: Frame = decodeFrame(await lp.read({ signal: reading.signal }))
+        // Output stays in the pieces it arrived in: a frame spanning two received chunks is not joined.
+        const frame = decodeFrameList(await lp.readList({ signal: reading.signal }))
         if (frame.type === 'output') {
           onDelivered()
-          digest.update(frame.data)
+          for (const piece of frame.data) {
+            digest.update(piece)
+            // (After a cancel, what still arrives is counted and hashed but no longer shown.)
+            if (!cancelled) options.onOutput?.(frame.stream, piece)
+          }
           received += frame.data.byteLength
-          // (After a cancel, what still arrives is counted and hashed but no longer shown.)
-          if (!cancelled) options.onOutput?.(frame.stream, frame.data)
         } else if (frame.type === 'artifact') {
           if (options.artifactsDir === undefined) throw new UnexpectedLeaseFrameError('artifact', 'this lease has no place for artifacts')
           onDelivered()

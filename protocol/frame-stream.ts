@@ -8,8 +8,8 @@
  * - writing hands the frame to the stream at once and waits only while more than `highWaterBytes` are
  *   queued unsent (the peer's window is used up), until the muxer sends them.
  * The length is checked against `maxFrameBytes` before a byte of the frame is buffered past it. Frames
- * are parsed straight from the buffered chunks: no byte-at-a-time reads, and no copy when a frame
- * arrived in one chunk.
+ * are parsed straight from the buffered chunks: no byte-at-a-time reads, no copy when a frame arrived
+ * in one chunk, and none at all through readList.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ClawnodeError, MessageTooLargeError } from './errors.ts'
@@ -29,6 +29,12 @@ export class StreamEndedError extends ClawnodeError {
 export interface FrameStream {
   /** The next whole frame. Throws StreamEndedError at the end of the stream. */
   read: (options?: { signal?: AbortSignal }) => Promise<Uint8Array>
+  /**
+   * The next whole frame as the received chunks hold it, never copied (`read` copies a frame that
+   * spans two chunks into one buffer). Noise hands over 65,519-byte pieces, so nearly every 64 KiB
+   * output frame spans two: the output path reads this way (see decodeFrameList).
+   */
+  readList: (options?: { signal?: AbortSignal }) => Promise<Uint8ArrayList>
   /**
    * Queues one frame; resolves at once unless too much is queued unsent. The bytes are queued as they
    * are, not copied: do not change them afterwards.
@@ -95,26 +101,29 @@ export function frameStream (stream: Stream, init: { maxFrameBytes: number, high
     return undefined
   }
 
-  return {
-    async read (options = {}) {
-      for (;;) {
-        const h = header()
-        if (h !== undefined && h.length > init.maxFrameBytes) throw new MessageTooLargeError('frame', h.length, init.maxFrameBytes)
-        needed = h === undefined ? maxHeader : h.size + h.length
-        if (h !== undefined && buffered.byteLength >= needed) {
-          const frame = buffered.subarray(h.size, needed)
-          buffered.consume(needed)
-          needed = 0
-          if (buffered.byteLength <= high) resume()
-          return frame
-        }
-        if (ended) throw new StreamEndedError(buffered.byteLength === 0 ? 'before the next message' : 'in the middle of a message', { cause: endError })
-        // The frame needs more than is buffered: let the peer send it.
-        resume()
-        wake = Promise.withResolvers()
-        await untilOrAborted(wake.promise, options.signal)
+  const readList = async (options: { signal?: AbortSignal } = {}): Promise<Uint8ArrayList> => {
+    for (;;) {
+      const h = header()
+      if (h !== undefined && h.length > init.maxFrameBytes) throw new MessageTooLargeError('frame', h.length, init.maxFrameBytes)
+      needed = h === undefined ? maxHeader : h.size + h.length
+      if (h !== undefined && buffered.byteLength >= needed) {
+        const frame = buffered.sublist(h.size, needed)
+        buffered.consume(needed)
+        needed = 0
+        if (buffered.byteLength <= high) resume()
+        return frame
       }
-    },
+      if (ended) throw new StreamEndedError(buffered.byteLength === 0 ? 'before the next message' : 'in the middle of a message', { cause: endError })
+      // The frame needs more than is buffered: let the peer send it.
+      resume()
+      wake = Promise.withResolvers()
+      await untilOrAborted(wake.promise, options.signal)
+    }
+  }
+
+  return {
+    readList,
+    async read (options = {}) { return (await readList(options)).subarray() },
     async write (frame, options = {}) {
       if (frame.byteLength > init.maxFrameBytes) throw new MessageTooLargeError('frame', frame.byteLength, init.maxFrameBytes)
       stream.send(new Uint8ArrayList(varintBytes(frame.byteLength), frame))

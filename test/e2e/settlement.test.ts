@@ -172,9 +172,12 @@ s('a trusted peer leases postpaid beyond its deposit up to its cap; its node top
   // A second book for the same account: deposits of 10 millicredits, topped up each period, not before a lease.
   const postpaid = await createConsumerSettlement({ chain: consumer.chain, privateKey: await loadOrCreatePeerKey(consumer.dir), dataDir: await tempDir(), config: { depositAmount: 10, postpaidWith: [provider.node.peerId.toString()] } })
   const lease = createConsumer({ node: consumer.node, privateKey: await loadOrCreatePeerKey(consumer.dir), caps: consumer.caps, settlement: postpaid, ledger: consumer.ledger })
+  const entries = provider.ledger.count()
   const result = await lease.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
   const draw = result.receipt.draw
   assert.ok(draw !== undefined && result.receipt.price > 10, `charged ${result.receipt.price}`)
+  // The provider has the countersigned draw once the lease is in its ledger (the consumer returns before).
+  for (let i = 0; i < 100 && provider.ledger.count() === entries; i++) await new Promise(resolve => setTimeout(resolve, 50))
   let deposit = await readDeposit(consumer.chain.client, consumer.chain.deployment, draw.depositId)
   assert.is(deposit.amount, 10n)
   assert.ok(draw.cumulative > deposit.amount, 'the draw is beyond the deposit')

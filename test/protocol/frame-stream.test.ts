@@ -1,6 +1,6 @@
 /**
  * Frames on a real libp2p stream between two nodes on loopback: frames of any size up to the limit
- * arrive whole and in order; a length past the limit is refused before its bytes are buffered; a
+ * arrive whole and in order, joined (read) or as the received pieces (readList); a length past the limit is refused before its bytes are buffered; a
  * reader that stops makes the writer wait (the stream pauses) instead of the stream being reset; the
  * end of the stream is a named error.
  */
@@ -66,6 +66,22 @@ s('frames of every size up to the limit arrive whole and in order', bounded(30_0
   await writing
   await out.close()
   await rejectsWith(reader.read({ signal: AbortSignal.timeout(5_000) }), 'StreamEndedError')
+}))
+
+s('readList hands a frame over as the received chunks hold it, without joining them', bounded(30_000, async (ctx) => {
+  const { out, writer, reader } = await open(ctx)
+  const sizes = [0, 1, 65_536, 1_000_003]
+  const writing = (async () => { for (const [i, n] of sizes.entries()) await writer.write(new Uint8Array(n).fill(i + 1), { signal: AbortSignal.timeout(10_000) }) })()
+  for (const [i, n] of sizes.entries()) {
+    const frame = await reader.readList({ signal: AbortSignal.timeout(10_000) })
+    assert.is(frame.byteLength, n)
+    assert.ok([...frame].every(piece => piece.every(b => b === i + 1)), `frame ${i} intact`)
+    // Noise hands over pieces of at most 65,519 bytes: a 1 MB frame comes as many of them.
+    if (n === 1_000_003) assert.ok([...frame].length >= Math.ceil(n / 65_519), 'the pieces as received')
+  }
+  await writing
+  await out.close()
+  await rejectsWith(reader.readList({ signal: AbortSignal.timeout(5_000) }), 'StreamEndedError')
 }))
 
 s('a length past the limit is refused, by name, on both sides', bounded(20_000, async (ctx) => {
