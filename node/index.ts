@@ -43,7 +43,7 @@ export { withLocalFallback, gatewayBackend, completeLocally, LocalFallbackModelE
 export type { LocalFallbackInit } from './gateway-local.ts'
 export { openNodeChain, openNodeLedger, ledgerPaths, localChainDir, ChainConfigError, ChainUnavailableError } from './chain.ts'
 export type { NodeChain } from './chain.ts'
-export { createProviderSettlement, createConsumerSettlement, DrawRefusedError, InsufficientCreditsError, DEFAULT_SETTLEMENT_PERIOD_S, DEFAULT_DEPOSIT_AMOUNT, DEFAULT_DEPOSIT_DAYS } from './settlement.ts'
+export { createProviderSettlement, createConsumerSettlement, DrawRefusedError, DEFAULT_SETTLEMENT_PERIOD_S, DEFAULT_DEPOSIT_AMOUNT, DEFAULT_DEPOSIT_DAYS } from './settlement.ts'
 export type { ProviderSettlement, ConsumerSettlement, ProviderHold, ConsumerHold, Admission } from './settlement.ts'
 export type { ChainConfig, SettlementConfig } from './config.ts'
 export { openNodeSettlement } from './node-settlement.ts'
