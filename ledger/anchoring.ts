@@ -7,12 +7,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import {
-  BaseError, ContractFunctionRevertedError, HttpRequestError, InsufficientFundsError, TimeoutError, TransactionNotFoundError,
+  BaseError, ContractFunctionRevertedError, TransactionNotFoundError,
   TransactionReceiptNotFoundError
 } from 'viem'
 import { getBlockNumber, getContractEvents, getTransaction, getTransactionReceipt, readContract, simulateContract, writeContract } from 'viem/actions'
 import { ClawnodeError, serializeError } from '../protocol/index.ts'
 import { ChainUnreachableError, InsufficientGasError } from './chain/errors.ts'
+import { abortable, decodeEscrowError } from './chain/escrow.ts'
 import {
   ANCHOR_LOG_PAGE_BLOCKS, ANCHOR_RECEIPT_TIMEOUT_MS, ANCHOR_STOP_TIMEOUT_MS, DEFAULT_ANCHOR_CONFIRMATIONS, DEFAULT_ANCHOR_MAX_BACKOFF_MS,
   DEFAULT_ANCHOR_MIN_BACKOFF_MS, DEFAULT_ANCHOR_PERIOD_MS
@@ -158,26 +159,10 @@ export async function findAnchoredEvent (client: Client<Transport, Chain | undef
 export function chainErrorOf (err: unknown, client: Client, batch: LedgerBatch | null = null): AnchorError | undefined {
   if (err instanceof ChainUnreachableError || err instanceof AnchorRejectedError || err instanceof AnchorFailedError || err instanceof InsufficientGasError) return err
   if (!(err instanceof BaseError)) return undefined
-  const down = err.walk(e => e instanceof HttpRequestError || e instanceof TimeoutError)
-  if (down instanceof HttpRequestError || down instanceof TimeoutError) {
-    const problem = down instanceof TimeoutError ? 'the request timed out' : (down.details !== '' ? down.details : down.shortMessage)
-    return new ChainUnreachableError(down.url, problem, { cause: err })
-  }
-  if (err.walk(e => e instanceof InsufficientFundsError) !== null) return new InsufficientGasError(client.account?.address ?? 'the settlement account', { cause: err })
+  // Unreachable and out of gas money are told apart the same way for every chain call.
+  const decoded = decodeEscrowError(err, client.account === undefined ? {} : { address: client.account.address })
+  if (decoded instanceof ChainUnreachableError || decoded instanceof InsufficientGasError) return decoded
   return new AnchorFailedError(batch, err.shortMessage, { cause: err })
-}
-
-/** `p`, or the signal's reason as soon as it aborts (the request itself ends at viem's own timeout). */
-async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
-  p.catch(() => {})
-  signal.throwIfAborted()
-  let onAbort = (): void => {}
-  const aborted = new Promise<never>((_resolve, reject) => { onAbort = () => { reject(signal.reason) }; signal.addEventListener('abort', onAbort, { once: true }) })
-  try {
-    return await Promise.race([p, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
 }
 
 const REJECT_HINTS: Record<string, string> = {

@@ -328,7 +328,10 @@ async function guard<T> (client: ReadClient, options: AbortOptions, fn: () => Pr
 }
 
 /** Rejects with the signal's reason when it aborts first (viem's reads take no signal; its own timeout bounds them). */
-async function abortable<T> (p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export async function abortable<T> (p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  // (A promise left behind after an abort must not become an unhandled rejection.)
+  p.catch(() => {})
+  signal?.throwIfAborted()
   if (signal === undefined) return await p
   let onAbort: (() => void) | undefined
   const aborted = new Promise<never>((_resolve, reject) => {
