@@ -71,3 +71,10 @@ export const SETTLEMENT_ADDRESS_BYTES = 20
 export const MAX_SETTLEMENT_FEE_BPS = 1000
 /** The longest decline detail carried (characters). */
 export const MAX_DECLINE_DETAIL_CHARS = 300
+
+/**
+ * Signers one cache remembers, the least recently used dropped first. An Ed25519 entry is well under
+ * 1 KiB (an RSA one a few KiB), so a full cache stays within a few MiB; past the bound, a signer is
+ * imported again on its next message, which is only slower.
+ */
+export const MAX_CACHED_SIGNERS = 4_096

@@ -3,14 +3,15 @@
  * string known to both sides (one per message type, never sent), the payload type and the payload
  * bytes exactly as sent, so nothing is ever re-serialised to check a signature, and a signature made
  * for one message type can never pass as another. The envelope is verified before its payload is
- * decoded any further.
+ * decoded any further. Signers' keys are parsed once and kept (signer-cache.ts).
  */
-import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { bytesEqual } from './bytes.ts'
 import { MAX_ENVELOPE_BYTES } from './constants.ts'
 import { InvalidSignatureError, MalformedMessageError, MessageTooLargeError } from './errors.ts'
 import { Envelope } from './gen/envelope.js'
+import { createSignerCache, importSigner } from './signer-cache.ts'
+import type { Signer } from './signer-cache.ts'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 export interface OpenedEnvelope {
@@ -18,6 +19,13 @@ export interface OpenedEnvelope {
   signer: PeerId
   payload: Uint8Array
 }
+
+/**
+ * One cache for the process: it only memoises what a key's bytes determine (no trust, nothing secret),
+ * and every message opener shares it, so a peer's key is imported once whatever it signs. A signer is
+ * remembered only after one of its signatures has verified.
+ */
+const signers = createSignerCache()
 
 function uvarint (n: number): Uint8Array {
   const out: number[] = []
@@ -45,17 +53,26 @@ export async function sealEnvelope (key: PrivateKey, domain: string, payloadType
 export async function openEnvelope (bytes: Uint8Array, domain: string, payloadType: Uint8Array, maxBytes = MAX_ENVELOPE_BYTES): Promise<OpenedEnvelope> {
   if (bytes.byteLength > maxBytes) throw new MessageTooLargeError('envelope', bytes.byteLength, maxBytes)
   let envelope: Envelope
-  let publicKey: PublicKey
+  let signer: Signer
+  let cached: Signer | undefined
   try {
     envelope = Envelope.decode(bytes)
-    publicKey = publicKeyFromProtobuf(envelope.publicKey)
+    cached = signers.get(envelope.publicKey)
+    signer = cached ?? importSigner(envelope.publicKey)
   } catch (err) {
     throw new MalformedMessageError('envelope', (err as Error).message, { cause: err })
   }
   if (!bytesEqual(envelope.payloadType, payloadType)) throw new MalformedMessageError('envelope', 'has an unexpected payload type')
-  const valid = await publicKey.verify(signedBytes(domain, envelope.payloadType, envelope.payload), envelope.signature)
+  let valid: boolean
+  try {
+    valid = await signer.verify(signedBytes(domain, envelope.payloadType, envelope.payload), envelope.signature)
+  } catch {
+    // libp2p's secp256k1 and RSA verify throw on a signature they cannot parse: that is a bad signature too.
+    valid = false
+  }
   if (!valid) throw new InvalidSignatureError(domain)
-  return { publicKey, signer: peerIdFromPublicKey(publicKey), payload: envelope.payload }
+  if (cached === undefined) signers.remember(envelope.publicKey, signer)
+  return { publicKey: signer.publicKey, signer: signer.peerId, payload: envelope.payload }
 }
 
 /** The signature inside an envelope, without checking it (for records that keep it apart, e.g. the ledger's). */
