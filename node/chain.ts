@@ -7,15 +7,18 @@
 import { homedir } from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { createWalletClient, http, publicActions, zeroAddress } from 'viem'
-import type { Address } from 'viem'
+import { BaseError, createWalletClient, custom, http, HttpRequestError, publicActions, zeroAddress } from 'viem'
+import type { Address, Transport } from 'viem'
+import { logger } from '@libp2p/logger'
 import type { AbortOptions } from '@libp2p/interface'
 import { ClawnodeError } from '../protocol/index.ts'
 import {
   ANVIL_DEV_PRIVATE_KEY, chainFor, connectOrStartLocalChain, createChainClient, creditTokenAbi, ensureDeployed, fundLocalGas, loadOrCreateSettlementAccount, openLedger, probeChainId, usageEscrowAbi
 } from '../ledger/index.ts'
-import type { ChainWalletClient, Deployment, Ledger, LedgerProgressOptions, SettlementAccount } from '../ledger/index.ts'
+import type { ChainWalletClient, Deployment, Ledger, LedgerProgressOptions, LocalChain, SettlementAccount } from '../ledger/index.ts'
 import type { ChainConfig } from './config.ts'
+
+const log = logger('clawnode:chain')
 
 export interface NodeChain {
   account: SettlementAccount
@@ -75,19 +78,55 @@ export async function openNodeChain (dataDir: string, config: ChainConfig = {}, 
   const account = await loadOrCreateSettlementAccount(dataDir)
   if (mode === 'rpc') return await openRemoteChain(account, config, options)
   const dir = localChainDir(config)
-  const chain = await connectOrStartLocalChain(dir, {}, options)
+  const current = { chain: await connectOrStartLocalChain(dir, {}, options) }
   try {
+    const { chain } = current
     // The dev account deploys (once per chain, under a lock) and funds the nodes' gas.
     const deployer = createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ANVIL_DEV_PRIVATE_KEY })
     const deployment = await ensureDeployed(dir, deployer, { ...(config.feeBps === undefined ? {} : { feeBps: config.feeBps }), ...(config.disputeWindowS === undefined ? {} : { disputeWindowS: config.disputeWindowS }) }, options)
-    const client = walletClient(chain.rpcUrl, chain.chainId, account)
+    const client = createWalletClient({ account: account.account, chain: chainFor(chain.rpcUrl, chain.chainId), transport: followLocalChain(dir, current), pollingInterval: 100 }).extend(publicActions)
     // A fresh settlement account has no ETH for gas: the local chain gives it some.
     await fundLocalGas(deployer, account.address, options)
-    return { account, client, deployment, local: true, rpcUrl: chain.rpcUrl, confirmations: 1, close: async () => { await chain.stop() } }
+    return {
+      account,
+      client,
+      deployment,
+      local: true,
+      get rpcUrl () { return current.chain.rpcUrl },
+      confirmations: 1,
+      close: async () => { await current.chain.stop() }
+    }
   } catch (err) {
-    await chain.stop().catch(() => {})
+    await current.chain.stop().catch(() => {})
     throw err
   }
+}
+
+/**
+ * The machine's local chain as a transport that follows it: the node that started anvil stops it when
+ * it stops, and the next request of a node still running finds the chain gone, starts it again from its
+ * state file (becoming its owner) or joins whoever already did, and is sent there once more.
+ */
+function followLocalChain (dir: string, current: { chain: LocalChain }): Transport {
+  let url = current.chain.rpcUrl
+  let inner = http(url, { retryCount: 0 })
+  return custom({
+    async request (args) {
+      const send = async (): Promise<unknown> => await inner({ chain: chainFor(url, current.chain.chainId) }).request(args)
+      try {
+        return await send()
+      } catch (err) {
+        if (!(err instanceof BaseError) || !(err.walk(e => e instanceof HttpRequestError) instanceof HttpRequestError)) throw err
+        const next = await connectOrStartLocalChain(dir, { chainId: current.chain.chainId })
+        if (next.rpcUrl === url) throw err
+        log('the local chain moved from %s to %s; following it', url, next.rpcUrl)
+        current.chain = next
+        url = next.rpcUrl
+        inner = http(url, { retryCount: 0 })
+        return await send()
+      }
+    }
+  }, { retryCount: 0 })
 }
 
 function walletClient (rpcUrl: string, chainId: number, account: SettlementAccount): ChainWalletClient {

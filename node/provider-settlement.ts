@@ -14,12 +14,15 @@ import type { DepositState } from '../ledger/index.ts'
 import type { NodeChain } from './chain.ts'
 import type { SettlementConfig } from './config.ts'
 import {
-  bytesHex, CLAIM_WHEN_DRAWN, DEFAULT_SETTLEMENT_PERIOD_S, DEFAULT_TRUSTED_CAP, DEFAULT_TRUSTED_ORDERS_PER_MINUTE, DEPOSIT_CACHE_MS, domainOf,
+  bytesHex, CLAIM_WHEN_DRAWN, DEFAULT_SETTLEMENT_PERIOD_S, DEFAULT_TRUSTED_CAP, DEFAULT_TRUSTED_ORDERS_PER_MINUTE, DEPOSIT_CACHE_MS, DEPOSIT_READ_TIMEOUT_MS, domainOf,
   DrawRefusedError, openBook, reserve
 } from './settlement-shared.ts'
 
 const log = logger('clawnode:settlement')
 const NOT_TRUSTED = 'not trusted'
+
+/** An order's deposit read, bounded well inside the consumer's wait for an answer (a slow chain: the state seen before). */
+const readBound = (options: AbortOptions): AbortOptions => ({ signal: AbortSignal.any([AbortSignal.timeout(DEPOSIT_READ_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])]) })
 
 interface ProviderDeposit {
   consumer: Address
@@ -203,7 +206,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
       if (order.payment.depositId === 0n) return { ok: false, detail: `the order names no deposit: ${how}` }
       let state: DepositState
       try {
-        state = await deposit(order.payment.depositId, false, options)
+        state = await deposit(order.payment.depositId, false, readBound(options))
       } catch (err) {
         return { ok: false, detail: `deposit #${id} cannot be read from the chain (${(err as Error).message.split('\n')[0] ?? ''}); try again later` }
       }
@@ -214,7 +217,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
       if (book.data.deposits[id] === undefined) book.data.deposits[id] = { consumer: state.consumer, allocated: '0' }
       if (room(id, state) < need) {
         // The cache may be stale (a top-up): read again before saying no.
-        state = await deposit(order.payment.depositId, true, options).catch(() => state)
+        state = await deposit(order.payment.depositId, true, readBound(options)).catch(() => state)
         const left = room(id, state)
         const refused = left < need ? admitTrusted(order, id, state, need) : undefined
         if (refused !== undefined) {

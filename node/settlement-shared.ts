@@ -12,6 +12,8 @@ import type { NodeChain } from './chain.ts'
 
 /** How long a deposit read from the chain is trusted before it is read again. */
 export const DEPOSIT_CACHE_MS = 5_000
+/** How long a provider waits for the chain when it checks an order's deposit (then: the state it saw last). */
+export const DEPOSIT_READ_TIMEOUT_MS = 3_000
 /** A provider claims early once the co-signed draws reach this share of a deposit. */
 export const CLAIM_WHEN_DRAWN = 0.8
 /** Default settlement period (anchor, claims, postpaid top-ups), seconds. */

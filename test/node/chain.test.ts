@@ -5,6 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { openNodeChain } from '../../node/chain.ts'
+import { faucet, probeChainId, readChainFile, refundDeposit, tokenBalance } from '../../ledger/index.ts'
 import { bounded, tempDir } from '../helpers.ts'
 
 test('two nodes share one local chain and one deployment; each account has gas', bounded(60_000, async () => {
@@ -56,6 +57,35 @@ test('a configured chain (mode rpc) is used with the same code: contracts and es
   } finally {
     await local.close()
   }
+}))
+
+test('when the node that started the local chain stops, another node follows it to its next start, state kept; the last one out stops it', bounded(90_000, async () => {
+  const localDir = await tempDir('clawnode-chain-')
+  const a = await openNodeChain(await tempDir(), { localDir })
+  const b = await openNodeChain(await tempDir(), { localDir })
+  assert.ok(a !== undefined && b !== undefined)
+  try {
+    await faucet(b.client, b.deployment, 5_000n)
+    const before = b.rpcUrl
+    // a started anvil: stopping a stops the chain (its state is saved as it exits).
+    await a.close()
+    assert.is(await probeChainId(before), undefined)
+    // b's next request starts it again from the state file and goes there.
+    assert.is(await tokenBalance(b.client, b.deployment, b.account.address), 5_000n)
+    assert.is.not(b.rpcUrl, before)
+    assert.is(await probeChainId(b.rpcUrl), b.deployment.chainId)
+    // A contract's refusal still comes back as the named revert through the followed chain.
+    try {
+      await refundDeposit(b.client, b.deployment, 999n)
+      assert.unreachable('refunded a deposit that does not exist')
+    } catch (err) {
+      assert.match((err as Error).name, /EscrowRevertError|DepositNotFoundError/)
+    }
+  } finally {
+    await b.close()
+  }
+  // b became the chain's owner when it started it again: nothing is left running.
+  assert.is(await readChainFile(localDir), undefined)
 }))
 
 test('chain mode off gives no chain', async () => {
