@@ -3,7 +3,6 @@
  * topped up before a lease needs it (or each period, for providers that trust this node), and its
  * countersignature of each receipt's draw, only within what it owes.
  */
-import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import type { Address } from 'viem'
 import type { AbortOptions, PrivateKey } from '@libp2p/interface'
@@ -12,7 +11,7 @@ import type { CapabilityRecordInfo, OrderPayment, ReceiptInfo } from '../protoco
 import { faucet, InsufficientCreditsError, openDeposit, signDraw, tokenBalance, topUpDeposit, verifyDraw } from '../ledger/index.ts'
 import type { NodeChain } from './chain.ts'
 import type { SettlementConfig } from './config.ts'
-import { bytesHex, DEFAULT_DEPOSIT_AMOUNT, DEFAULT_DEPOSIT_DAYS, DEFAULT_SETTLEMENT_PERIOD_S, domainOf, DrawRefusedError, openBook, reserve } from './settlement-shared.ts'
+import { bytesHex, DEFAULT_DEPOSIT_AMOUNT, DEFAULT_DEPOSIT_DAYS, DEFAULT_SETTLEMENT_PERIOD_S, domainOf, DrawRefusedError, openBook, reserve, settlementBookPath } from './settlement-shared.ts'
 
 const log = logger('clawnode:settlement')
 const CHAIN_WRITES = 'chain writes'
@@ -59,7 +58,7 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
   const { chain } = init
   const me = chain.account.address
   const domain = domainOf(chain)
-  const book = await openBook<{ deposits: Record<string, ConsumerDeposit> }>(join(init.dataDir, 'settlement', 'consumer.json'), { deposits: {} })
+  const book = await openBook<{ deposits: Record<string, ConsumerDeposit> }>(settlementBookPath(init.dataDir, 'consumer'), { deposits: {} })
   const depositAmount = BigInt(init.config?.depositAmount ?? DEFAULT_DEPOSIT_AMOUNT)
   const depositS = (init.config?.depositDays ?? DEFAULT_DEPOSIT_DAYS) * 24 * 3600
   const periodMs = (init.config?.periodS ?? DEFAULT_SETTLEMENT_PERIOD_S) * 1000

@@ -3,7 +3,6 @@
  * deposit (or a trusted peer's postpaid cap), the draw each receipt carries, its countersignature, and
  * the claims each period or when a deposit runs low.
  */
-import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import type { Address, Hex } from 'viem'
 import type { AbortOptions, PrivateKey } from '@libp2p/interface'
@@ -15,7 +14,7 @@ import type { NodeChain } from './chain.ts'
 import type { SettlementConfig } from './config.ts'
 import {
   bytesHex, CLAIM_WHEN_DRAWN, DEFAULT_SETTLEMENT_PERIOD_S, DEFAULT_TRUSTED_CAP, DEFAULT_TRUSTED_ORDERS_PER_MINUTE, DEPOSIT_CACHE_MS, DEPOSIT_READ_TIMEOUT_MS, domainOf,
-  DrawRefusedError, openBook, reserve
+  DrawRefusedError, openBook, reserve, settlementBookPath
 } from './settlement-shared.ts'
 
 const log = logger('clawnode:settlement')
@@ -68,7 +67,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   const me = chain.account.address
   const domain = domainOf(chain)
   const periodMs = (init.config?.periodS ?? DEFAULT_SETTLEMENT_PERIOD_S) * 1000
-  const book = await openBook<{ deposits: Record<string, ProviderDeposit> }>(join(init.dataDir, 'settlement', 'provider.json'), { deposits: {} })
+  const book = await openBook<{ deposits: Record<string, ProviderDeposit> }>(settlementBookPath(init.dataDir, 'provider'), { deposits: {} })
   const trusted = new Map((init.config?.trusted ?? []).map(t => [t.peer, { cap: BigInt(t.capMillicredits ?? DEFAULT_TRUSTED_CAP), perMinute: t.ordersPerMinute ?? DEFAULT_TRUSTED_ORDERS_PER_MINUTE, recent: [] as number[] }]))
   const held = new Map<string, bigint>()
   const cache = new Map<string, { at: number, state: DepositState }>()

@@ -2,7 +2,7 @@
  * What both sides of escrow payment share (node/settlement.ts): defaults, the refusal of a draw, the
  * deposit books kept in <data>/settlement/*.json, held amounts, and the escrow's EIP-712 domain.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { ClawnodeError } from '../protocol/index.ts'
@@ -12,6 +12,8 @@ import type { NodeChain } from './chain.ts'
 
 /** How long a deposit read from the chain is trusted before it is read again. */
 export const DEPOSIT_CACHE_MS = 5_000
+/** The largest settlement book read. */
+export const MAX_BOOK_BYTES = 16 * 1024 * 1024
 /** How long a provider waits for the chain when it checks an order's deposit (then: the state it saw last). */
 export const DEPOSIT_READ_TIMEOUT_MS = 3_000
 /** A provider claims early once the co-signed draws reach this share of a deposit. */
@@ -35,15 +37,39 @@ export class DrawRefusedError extends ClawnodeError {
 
 export const bytesHex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`
 
-/** A JSON book kept in a file, every change written atomically before it is relied upon. */
-export async function openBook<T extends object> (file: string, empty: T): Promise<{ data: T, save: () => Promise<void> }> {
-  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 })
-  let data = empty
+/** A settlement book's file: what this node's provider or consumer side keeps of its deposits. */
+export function settlementBookPath (dataDir: string, side: 'provider' | 'consumer'): string {
+  return join(dataDir, 'settlement', `${side}.json`)
+}
+
+/**
+ * Reads a settlement book (at most MAX_BOOK_BYTES): its deposits by id, or undefined when there is no
+ * book yet. An unreadable or oversized book is a ClawnodeError saying what to do.
+ */
+export async function readSettlementBook (file: string): Promise<{ deposits: Record<string, unknown> } | undefined> {
+  let text: string
   try {
-    data = JSON.parse(await readFile(file, 'utf8')) as T
+    const fh = await open(file, 'r')
+    try {
+      const { size } = await fh.stat()
+      if (size > MAX_BOOK_BYTES) throw new Error(`it is ${size} bytes, more than the ${MAX_BOOK_BYTES} read`)
+      text = await fh.readFile('utf8')
+    } finally {
+      await fh.close()
+    }
+    const data = JSON.parse(text) as { deposits?: unknown }
+    if (typeof data?.deposits !== 'object' || data.deposits === null || Array.isArray(data.deposits)) throw new Error('it holds no deposits object')
+    return { deposits: data.deposits as Record<string, unknown> }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ClawnodeError(`The settlement book ${file} cannot be read: ${(err as Error).message}`, { hint: 'Restore it from a backup, or move it away to start a new one (co-signed draws in it would be lost).', cause: err })
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ClawnodeError(`The settlement book ${file} cannot be read: ${(err as Error).message}`, { hint: 'Restore it from a backup, or move it away to start a new one (co-signed draws in it would be lost).', cause: err })
   }
+}
+
+/** A JSON book kept in a file, every change written atomically before it is relied upon. */
+export async function openBook<T extends { deposits: Record<string, unknown> }> (file: string, empty: T): Promise<{ data: T, save: () => Promise<void> }> {
+  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 })
+  const data = (await readSettlementBook(file) as T | undefined) ?? empty
   let writing = Promise.resolve()
   return {
     data,

@@ -200,6 +200,28 @@ s('a trusted peer leases postpaid beyond its deposit up to its cap; its node top
   assert.is((await readDeposit(consumer.chain.client, consumer.chain.deployment, draw.depositId)).claimed, draw.cumulative)
 }))
 
+s('a trusted peer\'s postpaid orders are rate limited', bounded(60_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  const key = await loadOrCreatePeerKey(consumer.dir)
+  const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { trusted: [{ peer: consumer.node.peerId.toString(), capMillicredits: 1_000_000, ordersPerMinute: 2 }] } })
+  const small = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10n, expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400 * 30) })
+  const binding = await signSettlementBinding(key, consumer.chain.account.address)
+  const admit = async (): Promise<Awaited<ReturnType<ProviderSettlement['admit']>>> => {
+    const { bytes } = await signOrder(key, { provider: provider.node.peerId, kind: 'container', image: testImage(), limits: { cpus: 1, memoryMb: 64, pids: 64, wallMs: 10_000, outputBytes: 1024, artifactBytes: 0, tmpMb: 8 }, payload: new Uint8Array(), maxPrice: 1_000_000, deadlineMs: Date.now() + 60_000, payment: { depositId: small.depositId, settlement: binding } })
+    return await settlement.admit(await openOrder(bytes, { self: provider.node.peerId, guard: createReplayGuard() }), 10_000)
+  }
+  // Beyond the deposit, within the cap: two a minute, then refused with the reason.
+  const first = await admit()
+  const second = await admit()
+  assert.ok(first.ok && second.ok)
+  const third = await admit()
+  assert.is(third.ok, false)
+  assert.match((third as { detail: string }).detail, /trusted peers may order 2 leases a minute here/)
+  if (first.ok) first.hold.release()
+  if (second.ok) second.hold.release()
+  await settlement.stop()
+}))
+
 s('with the chain not answering, paid leases go on against the deposit already seen, both ledgers record them, and anchoring waits', bounded(120_000, async (ctx) => {
   const { provider, consumer } = ctx
   const before = provider.ledger.count()

@@ -5,8 +5,6 @@
  * of the provider ledger proved against the root its node anchored on chain.
  */
 import { existsSync } from 'node:fs'
-import { open } from 'node:fs/promises'
-import { join } from 'node:path'
 import {
   DepositNotFoundError, formatCredits, hashToHex, openLedger, proveOnChain, readDeposit, tokenBalance, MAX_RANGE_ENTRIES
 } from '../../../ledger/index.ts'
@@ -18,6 +16,7 @@ import type { ChainConfig } from '../../config.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { parseCommandArgs } from '../context.ts'
 import type { CliContext } from '../context.ts'
+import { readSettlementBook, settlementBookPath } from '../../settlement-shared.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import type { Command } from '../main.ts'
 
@@ -26,7 +25,6 @@ const DEFAULT_LIMIT = 20
 /** The chain part (reaching or starting the chain, reading the balance and deposits) gives up after this; the ledger part is shown anyway. */
 const LEDGER_CHAIN_TIMEOUT_MS = 20_000
 /** The largest settlement book (<data>/settlement/*.json) read. */
-const MAX_BOOK_BYTES = 16 * 1024 * 1024
 /** Deposits of one settlement book read from the chain, the newest first; the rest are left out, and said so. */
 const MAX_BOOK_DEPOSITS = 1_000
 /** Deposits read from the chain at once. */
@@ -143,23 +141,15 @@ const firstLine = (err: unknown): string => (err instanceof Error ? err.message 
 
 /** The deposits of a settlement book (node/settlement.ts writes them), the newest first; none when there is no book. */
 async function readBook (file: string, notes: string[]): Promise<Array<[string, BookDeposit]>> {
-  let deposits: Array<[string, BookDeposit]>
+  let book: Awaited<ReturnType<typeof readSettlementBook>>
   try {
-    const fh = await open(file, 'r')
-    try {
-      const { size } = await fh.stat()
-      if (size > MAX_BOOK_BYTES) throw new Error(`it is ${size} bytes, more than the ${MAX_BOOK_BYTES} read`)
-      const data = JSON.parse(await fh.readFile('utf8')) as { deposits?: unknown }
-      if (typeof data?.deposits !== 'object' || data.deposits === null) throw new Error('it holds no deposits object')
-      deposits = Object.entries(data.deposits).filter((e): e is [string, BookDeposit] => /^\d{1,30}$/.test(e[0]) && typeof e[1] === 'object' && e[1] !== null)
-    } finally {
-      await fh.close()
-    }
+    book = await readSettlementBook(file)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    notes.push(`The settlement book ${file} cannot be read (${firstLine(err)}); its deposits are left out.`)
+    notes.push(`${firstLine(err)}; its deposits are left out.`)
     return []
   }
+  if (book === undefined) return []
+  const deposits = Object.entries(book.deposits).filter((e): e is [string, BookDeposit] => /^\d{1,30}$/.test(e[0]) && typeof e[1] === 'object' && e[1] !== null)
   deposits.sort((a, b) => BigInt(a[0]) < BigInt(b[0]) ? 1 : -1)
   if (deposits.length > MAX_BOOK_DEPOSITS) notes.push(`${file} lists ${deposits.length} deposits; the newest ${MAX_BOOK_DEPOSITS} are counted.`)
   return deposits.slice(0, MAX_BOOK_DEPOSITS)
@@ -186,8 +176,8 @@ async function chainView (ctx: CliContext, config: ChainConfig, notes: string[])
   const mode = config.mode ?? 'local'
   const none = { mode, reachable: false, address: null, chainId: null, locked: null, lockedFrom: null, openDeposits: null, available: null, claimable: null }
   if (mode === 'off') return { ...none, reason: 'chain.mode is "off" in config.json: nothing is anchored or settled' }
-  const consumer = await readBook(join(ctx.dataDir, 'settlement', 'consumer.json'), notes)
-  const provider = await readBook(join(ctx.dataDir, 'settlement', 'provider.json'), notes)
+  const consumer = await readBook(settlementBookPath(ctx.dataDir, 'consumer'), notes)
+  const provider = await readBook(settlementBookPath(ctx.dataDir, 'provider'), notes)
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(LEDGER_CHAIN_TIMEOUT_MS)])
   let chain: NodeChain | undefined
   try {
