@@ -49,14 +49,15 @@ export class ChainUnavailableError extends ClawnodeError {
 }
 
 /**
- * The folder of the machine's shared local chain: chain.localDir, else $CLAWNODE_CHAIN_DIR, else
- * ~/.clawnode-chain (outside any one node's data dir: every node of the machine uses it).
+ * The folder of the machine's shared local chain (state, pid and lock files, contract addresses):
+ * chain.localDir, else $CLAWNODE_CHAIN_DIR, else `chain/` in the default data dir, ~/.clawnode/chain,
+ * whatever data dir a node uses, so that every node of the user's on this machine shares it.
  */
 export function localChainDir (config: ChainConfig = {}): string {
   if (config.localDir !== undefined) return resolve(config.localDir)
   const env = process.env.CLAWNODE_CHAIN_DIR
   if (env !== undefined && env !== '') return resolve(env)
-  return join(homedir(), '.clawnode-chain')
+  return join(homedir(), '.clawnode', 'chain')
 }
 
 /** Where a node keeps its two ledgers: what it earned as a provider and what it spent as a consumer. */

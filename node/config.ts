@@ -67,7 +67,7 @@ export interface ProviderConfig {
 export interface ChainConfig {
   /** "local" (default): the machine's embedded anvil; "rpc": the chain below; "off": no settlement, no anchoring. */
   mode?: 'local' | 'rpc' | 'off'
-  /** The local chain's shared folder (default $CLAWNODE_CHAIN_DIR, else ~/.clawnode-chain). */
+  /** The local chain's shared folder (default $CLAWNODE_CHAIN_DIR, else ~/.clawnode/chain). */
   localDir?: string
   rpcUrl?: string
   chainId?: number

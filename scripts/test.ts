@@ -27,7 +27,7 @@ try {
   if (requireAll) setupFailures++
 }
 
-// The nodes the tests start share one local chain of the run's own (never the user's ~/.clawnode-chain);
+// The nodes the tests start share one local chain of the run's own (never the user's ~/.clawnode/chain);
 // whatever anvil is left in it at the end is stopped.
 const chainDir = await mkdtemp(join(tmpdir(), 'clawnode-test-chain-'))
 const uvu = join(root, 'node_modules', 'uvu', 'bin.js')
