@@ -260,12 +260,15 @@ async function serveCompletion (g: GatewayState, kind: 'chat' | 'completion', re
     let price = result.price
     if (!Number.isFinite(price) || price < 0) { log.error('the backend reported the price %s; counting the ceiling %d', price, ceiling); price = ceiling }
     price = Math.ceil(price)
-    await reservation.charge(price)
+    // The day's total counts the price at once (charge adds it before it writes the file); a stream's
+    // last chunks go out while the file is written (an fsync: milliseconds on this project's machines).
+    const charged = reservation.charge(price)
+    if (!request.stream) await charged
     log('%s %s: %d prompt + %d completion tokens from %s for %d millicredits', kind, request.model, result.usage.promptTokens, result.usage.completionTokens, result.provider, price)
     const usage = { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens, total_tokens: result.usage.promptTokens + result.usage.completionTokens }
     const finishReason = result.finishReason === 'length' ? 'length' : 'stop'
     const model = result.model ?? request.model
-    if (request.stream) { sse.end(result.text, finishReason, usage, { provider: result.provider, model }, price); return }
+    if (request.stream) { sse.end(result.text, finishReason, usage, { provider: result.provider, model }, price); await charged; return }
     const choice = kind === 'chat'
       ? { index: 0, message: { role: 'assistant', content: result.text, refusal: null }, logprobs: null, finish_reason: finishReason }
       : { index: 0, text: result.text, logprobs: null, finish_reason: finishReason }

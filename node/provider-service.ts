@@ -66,8 +66,12 @@ function containerLimits (l: LeaseLimits): Omit<LeaseLimits, 'maxTokens' | 'prom
   return rest
 }
 
-/** Inference text produced within this window after the first goes out in one frame. */
-export const TEXT_BATCH_MS = 4
+/**
+ * Inference text goes out at most one frame per this window (the first at once; gathered in the model
+ * process): per-frame work on the node (noise, yamux, the consumer, an SSE chunk) competes with the
+ * model for the CPU. Same value as sandbox/llama's DEFAULT_TEXT_BATCH_MS, which the bench's direct path gets.
+ */
+export const TEXT_BATCH_MS = 16
 
 /** How long the provider waits for a ping when it measures the round trip to a consumer for a bid. */
 export const RTT_PING_TIMEOUT_MS = 2_000
@@ -157,7 +161,12 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
    * Reads the consumer's countersignature of each usage tick (they arrive behind the output) and keeps
    * the last co-signed count in <data>/inference/<order>.json, even when the stream died on the way.
    */
-  const collectUsageAcks = async (order: OrderInfo, ticks: Uint8Array[], next: (timeoutMs: number) => Promise<Uint8Array>): Promise<void> => {
+  /**
+   * Reads the consumer's countersignature of each usage tick (they arrive behind the output) and
+   * returns the last co-signed one; if the stream dies on the way, what was co-signed is kept in
+   * <data>/inference/<order>.json before the error goes on.
+   */
+  const collectUsageAcks = async (order: OrderInfo, ticks: Uint8Array[], next: (timeoutMs: number) => Promise<Uint8Array>): Promise<{ tick: Uint8Array, ack: Uint8Array } | undefined> => {
     let last: { tick: Uint8Array, ack: Uint8Array } | undefined
     try {
       for (const tick of ticks) {
@@ -165,10 +174,10 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         await openReceiptAck(ack, { receiptBytes: tick, consumer: order.consumer })
         last = { tick, ack }
       }
-    } finally {
-      if (last !== undefined) {
-        await saveInferenceRecord(order, { tick: last.tick, ack: last.ack })
-      }
+      return last
+    } catch (err) {
+      if (last !== undefined) await saveInferenceRecord(order, { tick: last.tick, ack: last.ack })
+      throw err
     }
   }
 
@@ -210,34 +219,23 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     const started = Date.now()
     const encoder = new TextEncoder()
     let bytesOut = 0
-    let pending = ''
-    let pendingTokens = 0
-    let sentFirst = false
-    let flushTimer: NodeJS.Timeout | undefined
-    const flush = (): void => {
-      flushTimer = undefined
-      if (pending === '') return
-      const data = encoder.encode(pending)
-      pending = ''
-      bytesOut += data.byteLength
-      emit('stdout', data)
-      if (pendingTokens >= nextTick) { tick(pendingTokens); nextTick = pendingTokens + every }
-    }
     const model = await models.get(order.model)
     // The ordered token limit holds, whatever the payload says.
     const completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
       signal,
+      // The model process sends the first text at once and then at most a piece per TEXT_BATCH_MS, so
+      // a fast model makes a frame per several tokens; a piece ends where a usage tick is due, so that
+      // ticks stay every N tokens and each counts every byte before it.
+      textBatchMs: TEXT_BATCH_MS,
+      textBreakTokens: every,
       onText: (text, tokens) => {
-        pending += text
-        pendingTokens = tokens
-        // The first text goes out at once; later text is gathered for a few milliseconds, so a fast
-        // model sends a frame per few tokens instead of one per token.
-        // A usage tick is due: everything it counts goes out now, so ticks stay every N tokens.
-        if (!sentFirst || tokens >= nextTick) { sentFirst = true; clearTimeout(flushTimer); flush() } else flushTimer ??= setTimeout(flush, TEXT_BATCH_MS)
+        if (text === '') return
+        const data = encoder.encode(text)
+        bytesOut += data.byteLength
+        emit('stdout', data)
+        if (tokens >= nextTick) { tick(tokens); nextTick = tokens + every }
       }
     })
-    clearTimeout(flushTimer)
-    flush()
     // (A model whose process crashes is dropped from the offer by the model host itself.)
     const usage = { inputTokens: completion.usage.promptTokens, outputTokens: completion.usage.completionTokens }
     return {
@@ -329,7 +327,6 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       await sending
       stream.removeEventListener('close', onClose)
       const reader = inbox
-      if (ticks.length > 0) await collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes)
       await outcome.afterOutput?.((frame) => send(frame), digest)
       const price = outcome.price(quote)
       const draw = await hold?.draw(price)
@@ -343,8 +340,14 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         ...(draw === undefined ? {} : { draw })
       })
       await send({ type: 'receipt', bytes: receipt })
+      // The ticks' countersignatures arrive ahead of the receipt's (the consumer acks each tick as it comes):
+      // the receipt does not wait for them, and the last co-signed tick is saved while the receipt travels.
+      const lastTick = ticks.length > 0 ? await collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes) : undefined
+      const savingTick = lastTick === undefined ? undefined : saveInferenceRecord(order, { tick: lastTick.tick, ack: lastTick.ack })
+      savingTick?.catch(() => {})
       const ack = (await reader.next('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
       const { drawSignature } = await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
+      await savingTick
       await outcome.keep?.(receipt, ack)
       // The draw's countersignature is what the escrow pays on; then the receipt goes into the ledger.
       await hold?.settle(drawSignature)

@@ -2,7 +2,8 @@
  * Inference through the gateway against node-llama-cpp directly, same model, same parameters, same
  * run, alternating round by round: tokens/s of decoding and time to first token. The model is the
  * generated bench GGUF (scripts/gen-gguf.ts --size bench, ~59 MB), large enough that decoding, not
- * overhead, dominates. Direct: a model process (sandbox/llama) used in this process. Gateway: a
+ * overhead, dominates. Direct: a model process (sandbox/llama) used in this process, with the runner's
+ * default text batching (the same window as the provider's TEXT_BATCH_MS). Gateway: a
  * provider node serving the same file, a consumer node with the OpenAI-compatible gateway, and the
  * official `openai` client streaming from it over loopback (settlement is not involved yet).
  * JSON to bench-results/inference.json and a table on stdout.
@@ -18,7 +19,7 @@ import { createSandboxRunner, loadModel, scanModels } from '../sandbox/index.ts'
 
 const root = join(import.meta.dirname, '..')
 const flag = (name: string, fallback: number): number => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : fallback }
-const ROUNDS = flag('--rounds', 5)
+const ROUNDS = flag('--rounds', 11)
 const TOKENS = flag('--tokens', 128)
 const THREADS = 1
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 === 1 ? s[m] ?? 0 : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2 }
@@ -71,6 +72,9 @@ const viaDirect = async (): Promise<Sample> => {
   return { ttftMs: first - t0, tokensPerS: (r.usage.completionTokens - 1) / ((end - first) / 1000) }
 }
 const viaGateway = async (): Promise<Sample> => {
+  // The provider finishes its bookkeeping (the receipt's record) after the consumer has its receipt:
+  // two gateway rounds in a row would otherwise find its one slot busy.
+  for (let i = 0; i < 1000 && provider.running > 0; i++) await new Promise(resolve => setTimeout(resolve, 5))
   const t0 = performance.now()
   let first = 0
   let completion = 0

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { ClawnodeError } from '../../protocol/index.ts'
-import { DEFAULT_CONTEXT_SIZE, MODEL_CLOSE_TIMEOUT_MS, MODEL_LOAD_TIMEOUT_MS } from './constants.ts'
+import { DEFAULT_CONTEXT_SIZE, DEFAULT_TEXT_BATCH_MS, MODEL_CLOSE_TIMEOUT_MS, MODEL_LOAD_TIMEOUT_MS } from './constants.ts'
 import { readResidentBytes } from './memory.ts'
 import type { GpuBackend } from './gpu.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -59,8 +59,17 @@ export interface LoadedModel {
   /** The process's resident memory now (VmRSS), where the OS tells. */
   residentBytes: () => Promise<number | undefined>
   /** `onText` gets each piece of text and the tokens generated so far. */
-  chat: (messages: ChatMessage[], params: SamplingParams, options?: { signal?: AbortSignal, onText?: (text: string, tokens: number) => void }) => Promise<Completion>
+  chat: (messages: ChatMessage[], params: SamplingParams, options?: ChatOptions) => Promise<Completion>
   close: () => Promise<void>
+}
+
+export interface ChatOptions {
+  signal?: AbortSignal
+  onText?: (text: string, tokens: number) => void
+  /** At most one piece per this window: the first text, and text later than that, at once; the rest gathered (default DEFAULT_TEXT_BATCH_MS; 0: as generated). */
+  textBatchMs?: number
+  /** A piece also ends at once when `tokens` is this many past the last piece that did so (usage ticks every N tokens see each count). */
+  textBreakTokens?: number
 }
 
 export function defaultThreads (): number {
@@ -139,7 +148,7 @@ export async function loadModel (path: string, options: LoadModelOptions = {}): 
       const done = new Promise<Completion>((resolve, reject) => { pending.set(id, { resolve, reject, text: '', ...(opts.onText === undefined ? {} : { onText: opts.onText }) }) })
       const onAbort = (): void => { child.send({ type: 'abort', id }) }
       opts.signal?.addEventListener('abort', onAbort, { once: true })
-      child.send({ type: 'generate', id, messages, params })
+      child.send({ type: 'generate', id, messages, params, batch: { ms: opts.textBatchMs ?? DEFAULT_TEXT_BATCH_MS, breakTokens: opts.textBreakTokens ?? 0 } })
       try {
         return await done
       } finally {

@@ -2,9 +2,12 @@
  * The child process that holds one model (sandbox/llama/runner.ts starts it). llama.cpp can abort the
  * whole process on a bad file (SIGABRT, not an exception), so a model lives alone in here: if it
  * dies, only this model is lost. Speaks JSON messages over the IPC channel:
- *   in:  { type: 'generate', id, messages, params } | { type: 'abort', id }
+ *   in:  { type: 'generate', id, messages, params, batch } | { type: 'abort', id }
  *   out: { type: 'loaded', contextSize } | { type: 'text', id, text, tokens } | { type: 'done', id, … } |
  *        { type: 'error', id?, error }
+ * Text goes out batched (`batch`): the first piece at once, then at most one message per `ms` (a piece
+ * that comes later than that goes at once), and at once when the token count is `breakTokens` past the
+ * last message that ended such a break, so the node sees every such count.
  * The model path, thread count, context size and GPU backend come as argv (JSON), so loading starts
  * at once. On a GPU, node-llama-cpp offloads as many layers as fit ('auto'); on the CPU, none.
  */
@@ -13,7 +16,8 @@ import type { ChatHistoryItem } from 'node-llama-cpp'
 
 interface Message { role: 'system' | 'user' | 'assistant', content: string }
 interface Params { maxTokens: number, temperature?: number, topP?: number, seed?: number, stop?: string[] }
-type In = { type: 'generate', id: number, messages: Message[], params: Params } | { type: 'abort', id: number }
+interface Batch { ms: number, breakTokens: number }
+type In = { type: 'generate', id: number, messages: Message[], params: Params, batch?: Batch } | { type: 'abort', id: number }
 
 const send = (message: Record<string, unknown>): void => { process.send?.(message) }
 const fail = (err: unknown, id?: number): void => {
@@ -42,6 +46,31 @@ try {
     // One sequence, one request at a time, in order.
     queue = queue.then(async () => {
       const { id, messages, params } = message
+      // A message per token cost this process a few per cent of a fast model's decode step, and the
+      // node a frame per token on the lease.
+      const batchMs = message.batch?.ms ?? 0
+      const breakTokens = message.batch?.breakTokens ?? 0
+      let generated = 0
+      let pending = ''
+      let sentAt = Number.NEGATIVE_INFINITY
+      // The next break counts from the message that reached the last one, as the provider's ticks do.
+      let nextBreak = breakTokens > 0 ? breakTokens : Number.POSITIVE_INFINITY
+      let timer: NodeJS.Timeout | undefined
+      const flush = (): void => {
+        clearTimeout(timer)
+        timer = undefined
+        if (pending === '') return
+        send({ type: 'text', id, text: pending, tokens: generated })
+        pending = ''
+        sentAt = performance.now()
+        if (generated >= nextBreak) nextBreak = generated + breakTokens
+      }
+      const onText = (text: string): void => {
+        pending += text
+        const wait = sentAt + batchMs - performance.now()
+        if (wait <= 0 || generated >= nextBreak) flush()
+        else timer ??= setTimeout(flush, wait)
+      }
       try {
         const system = messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
         const turns = messages.filter(m => m.role !== 'system')
@@ -53,7 +82,6 @@ try {
         for (const m of turns.slice(0, -1)) history.push(m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] })
         session.setChatHistory(history)
         const before = sequence.tokenMeter.getState()
-        let generated = 0
         const result = await session.promptWithMeta(last.content, {
           maxTokens: params.maxTokens,
           ...(params.temperature === undefined ? {} : { temperature: params.temperature }),
@@ -64,12 +92,14 @@ try {
           stopOnAbortSignal: true,
           // Each text chunk says how many tokens have been generated so far (streamed usage counts them).
           onToken: (tokens: unknown[]) => { generated += tokens.length },
-          onTextChunk: (text: string) => { send({ type: 'text', id, text, tokens: generated }) }
+          onTextChunk: onText
         })
+        flush()
         const used = sequence.tokenMeter.diff(before)
         session.dispose({ disposeSequence: false })
         send({ type: 'done', id, stopReason: result.stopReason, usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens } })
       } catch (err) {
+        clearTimeout(timer)
         fail(err, id)
       } finally {
         running.delete(id)

@@ -6,6 +6,7 @@
  * gets a clear error.
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
@@ -118,6 +119,8 @@ s('usage streams as co-signed ticks every N tokens; an aborted lease leaves both
   assert.ok(result.provider.equals(ctx.cheap.node.peerId))
   assert.equal(ticks.map(t => t.outputTokens), [8, 16, 24, 32])
   const savedAt = join(providerDirs.get(ctx.cheap.node.peerId.toString()) ?? '', 'inference', `${Buffer.from(result.receipt.orderId).toString('hex').slice(0, 32)}.json`)
+  // (The provider saves it while its receipt travels: the consumer may be done a moment earlier.)
+  for (let i = 0; i < 100 && !existsSync(savedAt); i++) await new Promise(resolve => setTimeout(resolve, 50))
   const saved = JSON.parse(await readFile(savedAt, 'utf8')) as { tick: string, ack: string }
   assert.is(Buffer.from(saved.tick, 'base64').equals(Buffer.from(ticks.at(-1)!.tick)), true, 'the provider keeps the last co-signed tick')
   await openReceiptAck(Buffer.from(saved.ack, 'base64'), { receiptBytes: Buffer.from(saved.tick, 'base64'), consumer: ctx.consumerNode.peerId })

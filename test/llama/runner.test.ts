@@ -38,10 +38,26 @@ s('chat runs to max_tokens; streamed text is the result; usage comes from the to
 
 s('an abort stops generation within a decode step or two', bounded(60_000, async (ctx) => {
   const controller = new AbortController()
-  let chunks = 0
-  const r = await ctx.model.chat([{ role: 'user', content: 'Go on' }], { maxTokens: 1000 }, { signal: controller.signal, onText: () => { if (++chunks === 5) controller.abort() } })
+  let at = 0
+  const r = await ctx.model.chat([{ role: 'user', content: 'Go on' }], { maxTokens: 1000 }, { signal: controller.signal, onText: (_text, tokens) => { if (at === 0 && tokens >= 5) { at = tokens; controller.abort() } } })
   assert.is(r.stopReason, 'abort')
-  assert.ok(r.usage.completionTokens <= 8, `${r.usage.completionTokens} tokens after an abort at the 5th`)
+  assert.ok(r.usage.completionTokens <= at + 3, `${r.usage.completionTokens} tokens after an abort at the ${at}th`)
+}))
+
+s('text is batched: the first piece at once, then pieces of several tokens, ending where a break is due', bounded(60_000, async (ctx) => {
+  const messages = [{ role: 'user' as const, content: 'Tell me more' }]
+  const pieces: Array<{ text: string, tokens: number }> = []
+  const r = await ctx.model.chat(messages, { maxTokens: 64, seed: 1 }, { textBatchMs: 50, textBreakTokens: 16, onText: (text, tokens) => { pieces.push({ text, tokens }) } })
+  assert.is(pieces.map(p => p.text).join(''), r.text)
+  assert.is(pieces[0]?.tokens, 1, 'the first token goes out alone, at once')
+  assert.ok(pieces.length < 32, `${pieces.length} pieces for 64 tokens`)
+  assert.ok(pieces.every((p, i) => i === 0 || p.tokens > (pieces[i - 1]?.tokens ?? 0)), 'counts grow')
+  for (const n of [16, 32, 48, 64]) assert.ok(pieces.some(p => p.tokens === n), `a piece ends at ${n} tokens: ${pieces.map(p => p.tokens).join(' ')}`)
+  // Unbatched: one piece per token, the same text.
+  const each: number[] = []
+  const again = await ctx.model.chat(messages, { maxTokens: 64, seed: 1 }, { textBatchMs: 0, onText: (_text, tokens) => { each.push(tokens) } })
+  assert.is(again.text, r.text)
+  assert.equal(each, Array.from({ length: 64 }, (_, i) => i + 1))
 }))
 
 s('a file that aborts llama.cpp kills only its own process; the loaded model keeps serving', bounded(60_000, async (ctx) => {
