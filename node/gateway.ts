@@ -14,7 +14,7 @@ import { ClientGoneError, ForbiddenRequestError, GatewayAuthError, GatewayBusyEr
 import { InvalidGatewayRequestError, parseChatRequest, parseCompletionRequest } from './gateway-request.ts'
 import { bearerMatches, gatewayTokenPath, loadOrCreateGatewayToken } from './gateway-token.ts'
 import type { SpendLedger } from './gateway-budget.ts'
-import type { GatewayMessage, GatewayRequest } from './gateway-request.ts'
+import type { GatewayRequest } from './gateway-request.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import {
   ARTIFACT_CHUNK_BYTES, BID_TTL_MS, LEASE_STEP_TIMEOUT_MS, MAX_FRAME_BYTES, TASK_PROTOCOL, createReplayGuard, decodeFrame,
-  encodeFrame, encodeOutputFrame, envelopeSignature, frameStream, MalformedMessageError, signUsageTick, DEFAULT_USAGE_TICK_TOKENS, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt, ClawnodeError
+  encodeFrame, encodeOutputFrame, envelopeSignature, frameStream, MalformedMessageError, signUsageTick, DEFAULT_USAGE_TICK_TOKENS, openAward, openOrder, openReceiptAck, serializeError, signBid, signDecline, signReceipt
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'

@@ -12,11 +12,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import OpenAI from 'openai'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
-import { createCapsService, createClawNode, createConsumer, createModelHost, createNetworkBackend, createProviderService, loadOrCreatePeerKey, modelOffer, startGateway } from '../../node/index.ts'
+import { createCapsService, createClawNode, createModelHost, createNetworkBackend, createProviderService, loadOrCreatePeerKey, modelOffer, startGateway } from '../../node/index.ts'
 import type { CapsService, ClawNode, Consumer, ExplainEntry, ModelHost, ProviderService } from '../../node/index.ts'
 import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
+import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
 import { bounded, cli, rejectsWith, startNode, stopNode, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, models: ModelHost }
@@ -53,17 +54,11 @@ s.before(async (ctx) => {
   const boot = ctx.boot.getMultiaddrs().map(String)
   ctx.small = await provider(boot, 'llama-1k', 1024, 1000)
   ctx.large = await provider(boot, 'llama-4k', 4096, 5000)
-  const dir = await tempDir()
-  ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
-  await ctx.consumerNode.start()
-  const privateKey = await loadOrCreatePeerKey(dir)
-  ctx.consumerCaps = createCapsService({ node: ctx.consumerNode, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: prices(0), maxConcurrentJobs: 0 } })
-  await ctx.consumerCaps.start()
-  ctx.consumer = createConsumer({ node: ctx.consumerNode, privateKey, caps: ctx.consumerCaps })
-  for (let i = 0; i < 60; i++) {
-    if ((await ctx.consumerCaps.discover({ kind: 'family', family: 'llama' }, { signal: AbortSignal.timeout(8_000) })).length >= 2) break
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
+  const c = await startConsumerNode(boot)
+  ctx.consumerNode = c.node
+  ctx.consumerCaps = c.caps
+  ctx.consumer = c.consumer
+  await untilDiscovered(c.caps, { kind: 'family', family: 'llama' }, 2)
 })
 
 s.after(async (ctx) => {

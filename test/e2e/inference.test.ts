@@ -16,7 +16,7 @@ import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
 import OpenAI from 'openai'
 import { createNetworkBackend } from '../../node/gateway-backend.ts'
 import { startGateway } from '../../node/gateway.ts'
-import { createCapsService, createClawNode, createConsumer, createModelHost, createProviderService, loadOrCreatePeerKey, maxInferencePrice, promptTokenBound } from '../../node/index.ts'
+import { createCapsService, createClawNode, createModelHost, createProviderService, loadOrCreatePeerKey, maxInferencePrice, promptTokenBound } from '../../node/index.ts'
 import type { CapsService, ClawNode, Consumer, ExplainEntry, LeaseOptions, ModelHost, ProviderService } from '../../node/index.ts'
 import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
@@ -25,6 +25,7 @@ import { openEnvelope } from '../../protocol/envelope.ts'
 import { UsageTick } from '../../protocol/gen/lease.js'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
+import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
 import { bounded, cli, rejectsWith, ROOT, startNode, stopNode, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
@@ -67,17 +68,11 @@ s.before(async (ctx) => {
   const boot = ctx.boot.getMultiaddrs().map(String)
   ctx.cheap = await provider(boot, modelsRoot, 1000, 8)
   ctx.dear = await provider(boot, modelsRoot, 5000)
-  const dir = await tempDir()
-  ctx.consumerNode = await createClawNode({ dataDir: dir, network: { bootstrap: boot } })
-  await ctx.consumerNode.start()
-  const privateKey = await loadOrCreatePeerKey(dir)
-  ctx.consumerCaps = createCapsService({ node: ctx.consumerNode, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: prices(0), maxConcurrentJobs: 0 } })
-  await ctx.consumerCaps.start()
-  ctx.consumer = createConsumer({ node: ctx.consumerNode, privateKey, caps: ctx.consumerCaps })
-  for (let i = 0; i < 60; i++) {
-    if ((await ctx.consumerCaps.discover({ kind: 'model', model: 'tiny' }, { signal: AbortSignal.timeout(8_000) })).length >= 2) break
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
+  const c = await startConsumerNode(boot)
+  ctx.consumerNode = c.node
+  ctx.consumerCaps = c.caps
+  ctx.consumer = c.consumer
+  await untilDiscovered(c.caps, { kind: 'model', model: 'tiny' }, 2)
 })
 
 s.after(async (ctx) => {
