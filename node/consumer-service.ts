@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
 import { LEASE_CANCEL_GRACE_MS } from './constants.ts'
-import { maxInferencePrice, maxJobPrice } from './pricing.ts'
+import { chargedOutputPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
 import { encodeInferencePayload, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
 import { checkFamilyWant, InvalidModelFamilyError, lackingFamilyModel, pickFamilyModel } from './model-family.ts'
 import type { InferenceMessage, InferenceParams } from './inference-request.ts'
@@ -23,7 +23,7 @@ import type { CapsService } from './caps-service.ts'
 import type { ConsumerHold, ConsumerSettlement } from './settlement.ts'
 import type { Ledger } from '../ledger/index.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { BidInfo, CapabilityRecordInfo, FrameStream, JobKind, UsageTickInfo, LeaseLimits, OrderInfo, ReceiptInfo } from '../protocol/index.ts'
+import type { BidInfo, CapabilityRecordInfo, FrameStream, JobKind, UsageTickInfo, LeaseLimits, OrderInfo, PriceTable, ReceiptInfo } from '../protocol/index.ts'
 import type { PrivateKey, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('clawnode:consumer')
@@ -72,7 +72,8 @@ export interface LeaseResult {
   explain: ExplainEntry[]
 }
 
-interface Offer { peer: PeerId, stream: Stream, lp: FrameStream, order: OrderInfo, bid: BidInfo, hold?: ConsumerHold }
+/** (`prices`: the provider's record's, which a usage tick's draw is checked against.) */
+interface Offer { peer: PeerId, stream: Stream, lp: FrameStream, order: OrderInfo, bid: BidInfo, prices: PriceTable, hold?: ConsumerHold }
 
 /** The provider sent a frame this lease does not take. */
 export class UnexpectedLeaseFrameError extends ClawnodeError {
@@ -199,7 +200,7 @@ export function createConsumer (init: ConsumerInit): Consumer {
           return
         }
         if (answer.type !== 'bid') throw new Error(`answered the order with ${answer.type}`)
-        offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }), ...(hold === undefined ? {} : { hold }) })
+        offers.push({ peer, stream, lp, order, bid: await openBid(answer.bytes, { order }), prices: record.prices, ...(hold === undefined ? {} : { hold }) })
       } catch (err) {
         hold?.release()
         stream?.abort(err as Error)
@@ -341,7 +342,10 @@ export function createConsumer (init: ConsumerInit): Consumer {
         } else if (frame.type === 'usage') {
           // A running count: it must cover exactly what arrived so far; countersigned at once.
           const info = await openUsageTick(frame.bytes, { order, bid, ...(lastTick === undefined ? {} : { previous: lastTick }), received: { bytes: received, digest: digest.copy().digest() } })
-          const ack = await signReceiptAck(init.privateKey, frame.bytes)
+          // A paid lease: the tick draws for the output counted so far, at the provider's advertised output price.
+          if (info.draw !== undefined && offer.hold === undefined) throw new UnexpectedLeaseFrameError('usage', 'it draws on a deposit this unpaid order did not name')
+          const tickSignature = info.draw === undefined ? undefined : await offer.hold?.sign(info.draw, chargedOutputPrice(info.outputTokens, offer.prices, bid.price), false)
+          const ack = await signReceiptAck(init.privateKey, frame.bytes, tickSignature)
           await lp.write(encodeFrame({ type: 'usageAck', bytes: ack }), { signal: reading.signal })
           lastTick = info
           options.onUsage?.({ tick: frame.bytes, ack, outputTokens: info.outputTokens, bytesDelivered: info.bytesDelivered })
@@ -350,7 +354,8 @@ export function createConsumer (init: ConsumerInit): Consumer {
           if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')
           // A paid lease: the receipt's draw must be on the order's deposit and within what this node owes.
           if (offer.hold === undefined && receipt.draw !== undefined) throw new UnexpectedLeaseFrameError('receipt', 'it draws on a deposit this unpaid order did not name')
-          const drawSignature = await offer.hold?.sign(receipt)
+          const drawSignature = receipt.draw === undefined ? undefined : await offer.hold?.sign(receipt.draw, receipt.price, true)
+          if (receipt.draw === undefined) offer.hold?.release()
           const ack = await signReceiptAck(init.privateKey, frame.bytes, drawSignature)
           await lp.write(encodeFrame({ type: 'receiptAck', bytes: ack }), { signal: AbortSignal.timeout(LEASE_STEP_TIMEOUT_MS) })
           await init.ledger?.append({

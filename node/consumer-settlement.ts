@@ -7,7 +7,7 @@ import { logger } from '@libp2p/logger'
 import type { Address } from 'viem'
 import type { AbortOptions, PrivateKey } from '@libp2p/interface'
 import { signSettlementBinding } from '../protocol/index.ts'
-import type { CapabilityRecordInfo, OrderPayment, ReceiptInfo } from '../protocol/index.ts'
+import type { CapabilityRecordInfo, OrderPayment, ReceiptDraw } from '../protocol/index.ts'
 import { faucet, InsufficientCreditsError, openDeposit, signDraw, tokenBalance, topUpDeposit, verifyDraw } from '../ledger/index.ts'
 import type { NodeChain } from './chain.ts'
 import type { SettlementConfig } from './config.ts'
@@ -33,8 +33,12 @@ interface ConsumerDeposit {
 /** A consumer's payment for one order, held until the lease ends. */
 export interface ConsumerHold {
   payment: OrderPayment
-  /** Checks the receipt's draw and signs it; the signature goes into the receipt acknowledgement. */
-  sign: (receipt: ReceiptInfo) => Promise<Uint8Array | undefined>
+  /**
+   * Checks a draw of this lease, a usage tick's and then the receipt's (`final`), for `total`
+   * millicredits of the lease so far (what the tick's tokens or the receipt charge), and signs it; the
+   * signature goes into the acknowledgement. The receipt's frees what was held for the lease.
+   */
+  sign: (draw: ReceiptDraw, total: number, final: boolean) => Promise<Uint8Array>
   release: () => void
 }
 
@@ -149,23 +153,24 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
       })
       binding ??= await signSettlementBinding(init.privateKey, me)
       const entry = book.data.deposits[id] as ConsumerDeposit
+      let signedForLease = 0n
       return {
         hold: {
           payment: { depositId: BigInt(id), settlement: binding },
-          async sign (receipt) {
-            const draw = receipt.draw
-            if (draw === undefined) { release(); return undefined }
+          async sign (draw, total, final) {
             if (draw.depositId !== BigInt(id)) throw new DrawRefusedError(`it draws on deposit #${draw.depositId}, the order named #${id}`)
-            const price = BigInt(receipt.price)
+            // What this lease adds since its last signed draw; the cumulative amount may include others' leases still running.
+            const add = BigInt(total) > signedForLease ? BigInt(total) - signedForLease : 0n
             const others = (inflight.get(id) ?? 0n) - need
-            const ceiling = BigInt(entry.spent) + price + (others > 0n ? others : 0n)
+            const ceiling = BigInt(entry.spent) + add + (others > 0n ? others : 0n)
             if (draw.cumulative > ceiling) throw new DrawRefusedError(`it draws a cumulative ${draw.cumulative}, but this node owes at most ${ceiling} on deposit #${id}`)
             const message = { depositId: draw.depositId, consumer: me, provider, cumulative: draw.cumulative }
             if (!await verifyDraw(domain, message, provider, bytesHex(draw.providerSignature))) throw new DrawRefusedError('the provider\'s draw signature is not its settlement account\'s')
             const signature = await signDraw(chain.account.account, domain, message)
-            entry.spent = (BigInt(entry.spent) + price).toString()
+            signedForLease += add
+            entry.spent = (BigInt(entry.spent) + add).toString()
             if (draw.cumulative > BigInt(entry.signed)) entry.signed = draw.cumulative.toString()
-            release()
+            if (final) release()
             await book.save()
             return Buffer.from(signature.slice(2), 'hex')
           },

@@ -24,3 +24,11 @@ export function chargedInferencePrice (usage: { inputTokens: number, outputToken
   const input = Math.min(usage.inputTokens, limits.promptTokens ?? 0)
   return Math.min(bid, Math.ceil((input * prices.per1kInputTokens + usage.outputTokens * prices.per1kOutputTokens) / 1000))
 }
+
+/**
+ * What the output counted so far costs (a usage tick's draw): its tokens at the per-1K output price,
+ * never above the bid. The prompt is charged with the receipt, whose price is never below this.
+ */
+export function chargedOutputPrice (outputTokens: number, prices: PriceTable, bid: number): number {
+  return Math.min(bid, Math.ceil(outputTokens * prices.per1kOutputTokens / 1000))
+}

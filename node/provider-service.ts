@@ -15,7 +15,7 @@ import {
 } from '../protocol/index.ts'
 import { isImageAllowed, validateJobSpec } from '../sandbox/index.ts'
 import { writeFileAtomic } from '../sandbox/index.ts'
-import { chargedInferencePrice, chargedPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
+import { chargedInferencePrice, chargedOutputPrice, chargedPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
 import { MAX_INFERENCE_TOKENS, MAX_PROMPT_TOKENS, parseInferencePayload, promptTokenBound } from './inference-request.ts'
 import { LeaseCancelledError, leaseInbox, UnexpectedFrameError } from './lease-inbox.ts'
 import type { LeaseInbox } from './lease-inbox.ts'
@@ -23,7 +23,7 @@ import type { ModelHost } from './model-host.ts'
 import type { ProviderHold, ProviderSettlement } from './settlement.ts'
 import type { Ledger } from '../ledger/index.ts'
 import type { ClawNode } from './libp2p.ts'
-import type { Connectivity, DeclineReason, Frame, FrameStream, LeaseLimits, LeaseUsage, OrderInfo, PriceTable, ReceiptStatus } from '../protocol/index.ts'
+import type { Connectivity, DeclineReason, Frame, FrameStream, LeaseLimits, LeaseUsage, OrderInfo, PriceTable, ReceiptDraw, ReceiptStatus } from '../protocol/index.ts'
 import type { JobPolicy, SandboxRunner } from '../sandbox/index.ts'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
@@ -65,6 +65,9 @@ function containerLimits (l: LeaseLimits): Omit<LeaseLimits, 'maxTokens' | 'prom
   const { maxTokens: _tokens, promptTokens: _prompt, ...rest } = l
   return rest
 }
+
+/** A usage tick as sent, with the draw it carries on a paid lease. */
+interface Tick { bytes: Uint8Array, draw?: ReceiptDraw }
 
 /**
  * Inference text goes out at most one frame per this window (the first at once; gathered in the model
@@ -166,13 +169,20 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
    * returns the last co-signed one; if the stream dies on the way, what was co-signed is kept in
    * <data>/inference/<order>.json before the error goes on.
    */
-  const collectUsageAcks = async (order: OrderInfo, ticks: Uint8Array[], next: (timeoutMs: number) => Promise<Uint8Array>): Promise<{ tick: Uint8Array, ack: Uint8Array } | undefined> => {
+  /**
+   * Reads the consumer's countersignature of each usage tick (they arrive behind the output), records
+   * each countersigned draw of a paid lease as it comes, and returns the last co-signed tick; if the
+   * stream dies on the way, what was co-signed is kept in <data>/inference/<order>.json (and the
+   * settlement book) before the error goes on.
+   */
+  const collectUsageAcks = async (order: OrderInfo, ticks: Tick[], next: (timeoutMs: number) => Promise<Uint8Array>, hold: ProviderHold | undefined): Promise<{ tick: Uint8Array, ack: Uint8Array } | undefined> => {
     let last: { tick: Uint8Array, ack: Uint8Array } | undefined
     try {
       for (const tick of ticks) {
         const ack = await next(LEASE_STEP_TIMEOUT_MS)
-        await openReceiptAck(ack, { receiptBytes: tick, consumer: order.consumer })
-        last = { tick, ack }
+        const { drawSignature } = await openReceiptAck(ack, { receiptBytes: tick.bytes, consumer: order.consumer })
+        if (tick.draw !== undefined) await hold?.settle(tick.draw, drawSignature)
+        last = { tick: tick.bytes, ack }
       }
       return last
     } catch (err) {
@@ -303,7 +313,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       let sending = Promise.resolve()
       // Output goes out as produced, in order; a write that fails ends the job.
       let delivered = 0
-      const ticks: Uint8Array[] = []
+      const ticks: Tick[] = []
       const emit = (which: 'stdout' | 'stderr', data: Uint8Array): void => {
         digest.update(data)
         delivered += data.byteLength
@@ -314,11 +324,13 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         const deliveredDigest = digest.copy().digest()
         const bytesDelivered = delivered
         const seq = ticks.length
-        ticks.push(new Uint8Array())
+        const entry: Tick = { bytes: new Uint8Array() }
+        ticks.push(entry)
         sending = sending.then(async () => {
-          const bytes = await signUsageTick(init.privateKey, order, bid, { seq, outputTokens, bytesDelivered, deliveredDigest })
-          ticks[seq] = bytes
-          await send({ type: 'usage', bytes })
+          // A paid lease draws for the output counted so far: a stream that dies still leaves it claimable.
+          if (hold !== undefined) entry.draw = await hold.draw(chargedOutputPrice(outputTokens, init.prices, quote), false)
+          entry.bytes = await signUsageTick(init.privateKey, order, bid, { seq, outputTokens, bytesDelivered, deliveredDigest, ...(entry.draw === undefined ? {} : { draw: entry.draw }) })
+          await send({ type: 'usage', bytes: entry.bytes })
         }).catch((err: unknown) => { controller.abort(err) })
       }
       const outcome = order.kind === 'inference'
@@ -329,7 +341,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       const reader = inbox
       await outcome.afterOutput?.((frame) => send(frame), digest)
       const price = outcome.price(quote)
-      const draw = await hold?.draw(price)
+      const draw = await hold?.draw(price, true)
       const issuedAtMs = Date.now()
       const receipt = await signReceipt(init.privateKey, order, bid, {
         status: outcome.status,
@@ -339,10 +351,13 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         now: issuedAtMs,
         ...(draw === undefined ? {} : { draw })
       })
-      await send({ type: 'receipt', bytes: receipt })
+      const sendingReceipt = send({ type: 'receipt', bytes: receipt }).then(() => undefined, (err: unknown) => err)
       // The ticks' countersignatures arrive ahead of the receipt's (the consumer acks each tick as it comes):
       // the receipt does not wait for them, and the last co-signed tick is saved while the receipt travels.
-      const lastTick = ticks.length > 0 ? await collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes) : undefined
+      // (If the stream died, the acks that did arrive are still recorded before the error goes on.)
+      const lastTick = ticks.length > 0 ? await collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes, hold) : undefined
+      const notSent = await sendingReceipt
+      if (notSent !== undefined) throw notSent
       const savingTick = lastTick === undefined ? undefined : saveInferenceRecord(order, { tick: lastTick.tick, ack: lastTick.ack })
       savingTick?.catch(() => {})
       const ack = (await reader.next('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
@@ -350,7 +365,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       await savingTick
       await outcome.keep?.(receipt, ack)
       // The draw's countersignature is what the escrow pays on; then the receipt goes into the ledger.
-      await hold?.settle(drawSignature)
+      if (draw !== undefined) await hold?.settle(draw, drawSignature)
       await init.ledger?.append({
         kind: 'earned',
         receipt,

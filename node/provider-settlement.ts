@@ -35,10 +35,14 @@ interface ProviderDeposit {
 
 /** An admitted order: the amount held on its deposit until the lease ends. */
 export interface ProviderHold {
-  /** The draw the receipt carries (allocates the cumulative amount); undefined for an unpaid lease. */
-  draw: (price: number) => Promise<ReceiptDraw | undefined>
-  /** Records the consumer's countersignature of the draw; throws DrawRefusedError when it is missing or wrong. */
-  settle: (drawSignature: Uint8Array) => Promise<void>
+  /**
+   * A draw for `total` millicredits of this lease so far: a usage tick's (the output counted), then the
+   * receipt's (`final`, which also frees what the admission held). The deposit's cumulative amount
+   * grows by what the lease added since its last draw.
+   */
+  draw: (total: number, final: boolean) => Promise<ReceiptDraw>
+  /** Records the consumer's countersignature of `draw`; throws DrawRefusedError when it is missing or wrong. */
+  settle: (draw: ReceiptDraw, drawSignature: Uint8Array) => Promise<void>
   release: () => void
 }
 
@@ -113,23 +117,31 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   }
 
   const hold = (id: string, order: OrderInfo, maxPrice: bigint): ProviderHold => {
-    const release = reserve(held, id, maxPrice)
-    let draw: ReceiptDraw | undefined
+    const freeHeld = reserve(held, id, maxPrice)
+    // What this lease has added to the deposit's cumulative amount so far, and how much of it the consumer countersigned.
+    let drawn = 0n
+    let cosigned = 0n
+    let lastCumulative = 0n
+    let ended = false
+    // For each draw of this lease (by its cumulative amount), what the lease had drawn by then.
+    const drawnAt = new Map<bigint, bigint>()
     return {
-      async draw (price) {
+      async draw (total, final) {
         const entry = book.data.deposits[id] as ProviderDeposit
-        // Allocated synchronously, so leases ending together get distinct, growing amounts.
-        const cumulative = BigInt(entry.allocated) + BigInt(price)
+        // Allocated synchronously, so leases drawing together get distinct, growing amounts.
+        const add = BigInt(total) > drawn ? BigInt(total) - drawn : 0n
+        drawn += add
+        const cumulative = BigInt(entry.allocated) + add
         entry.allocated = cumulative.toString()
-        release()
+        lastCumulative = cumulative
+        drawnAt.set(cumulative, drawn)
+        if (final) freeHeld()
         const depositId = BigInt(id)
         const signature = await signDraw(chain.account.account, domain, { depositId, consumer: entry.consumer, provider: me, cumulative })
         await book.save()
-        draw = { depositId, cumulative, providerSignature: Buffer.from(signature.slice(2), 'hex') }
-        return draw
+        return { depositId, cumulative, providerSignature: Buffer.from(signature.slice(2), 'hex') }
       },
-      async settle (drawSignature) {
-        if (draw === undefined) return
+      async settle (draw, drawSignature) {
         const entry = book.data.deposits[id] as ProviderDeposit
         const consumerSignature = bytesHex(drawSignature)
         const ok = drawSignature.byteLength > 0 && await verifyDraw(domain, { depositId: draw.depositId, consumer: entry.consumer, provider: me, cumulative: draw.cumulative }, entry.consumer, consumerSignature)
@@ -137,6 +149,8 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
           log.error('consumer %p did not countersign the draw of %s on deposit %s', order.consumer, draw.cumulative, id)
           throw new DrawRefusedError(drawSignature.byteLength === 0 ? 'the acknowledgement carries no draw signature' : 'the draw signature is not the depositor\'s')
         }
+        const upTo = drawnAt.get(draw.cumulative) ?? 0n
+        if (upTo > cosigned) cosigned = upTo
         if (entry.cosigned === undefined || BigInt(entry.cosigned.cumulative) < draw.cumulative) {
           entry.cosigned = { cumulative: draw.cumulative.toString(), consumerSignature, providerSignature: bytesHex(draw.providerSignature) }
           await book.save()
@@ -145,7 +159,17 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
         const state = cache.get(id)?.state
         if (state !== undefined && Number(draw.cumulative - state.claimed) >= Number(state.amount - state.claimed) * CLAIM_WHEN_DRAWN) queuePeriod().catch(() => {})
       },
-      release
+      release () {
+        freeHeld()
+        if (ended) return
+        ended = true
+        // A lease that ends with a draw the consumer never countersigned (the stream died) takes it back,
+        // unless another lease has drawn since: the next draw then follows on what both sides signed.
+        const entry = book.data.deposits[id]
+        if (entry === undefined || drawn === cosigned || BigInt(entry.allocated) !== lastCumulative) return
+        entry.allocated = (lastCumulative - (drawn - cosigned)).toString()
+        book.save().catch((err: unknown) => { log.error('saving the settlement book failed: %e', err) })
+      }
     }
   }
 

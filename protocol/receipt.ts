@@ -94,10 +94,10 @@ export async function openReceipt (bytes: Uint8Array, options: { order: OrderInf
 }
 
 /** A draw must be on the order's deposit, cover at least this receipt's price, and carry a full signature. */
-function openDraw (d: NonNullable<Receipt['draw']>, price: number, order: OrderInfo): ReceiptDraw {
-  if (order.payment === undefined || d.depositId !== order.payment.depositId) throw new MalformedMessageError('receipt', 'draws on a deposit the order did not name')
-  if (d.cumulative < BigInt(price)) throw new MalformedMessageError('receipt', `draws a cumulative ${d.cumulative}, less than its own price ${price}`)
-  if (d.providerSignature.byteLength !== DRAW_SIGNATURE_BYTES) throw new MalformedMessageError('receipt', 'has a draw signature that is not 65 bytes')
+export function openDraw (d: NonNullable<Receipt['draw']>, price: number, order: OrderInfo, what = 'receipt'): ReceiptDraw {
+  if (order.payment === undefined || d.depositId !== order.payment.depositId) throw new MalformedMessageError(what, 'draws on a deposit the order did not name')
+  if (d.cumulative < BigInt(price)) throw new MalformedMessageError(what, `draws a cumulative ${d.cumulative}, less than its own price ${price}`)
+  if (d.providerSignature.byteLength !== DRAW_SIGNATURE_BYTES) throw new MalformedMessageError(what, 'has a draw signature that is not 65 bytes')
   return { depositId: d.depositId, cumulative: d.cumulative, providerSignature: d.providerSignature }
 }
 

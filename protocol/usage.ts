@@ -10,12 +10,22 @@ import { openEnvelope, sealEnvelope } from './envelope.ts'
 import { MalformedMessageError, PeerMismatchError } from './errors.ts'
 import { UsageTick } from './gen/lease.js'
 import { OrderMismatchError } from './lease.ts'
+import { openDraw } from './receipt.ts'
+import type { ReceiptDraw } from './receipt.ts'
 import type { BidInfo, OrderInfo } from './lease.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
-export interface UsageTickInfo { seq: number, outputTokens: number, bytesDelivered: number, deliveredDigest: Uint8Array, issuedAtMs: number }
+export interface UsageTickInfo {
+  seq: number
+  outputTokens: number
+  bytesDelivered: number
+  deliveredDigest: Uint8Array
+  issuedAtMs: number
+  /** A paid lease's draw so far (its cumulative amount includes the output counted); absent when unpaid. */
+  draw?: ReceiptDraw
+}
 
-export async function signUsageTick (key: PrivateKey, order: OrderInfo, bid: BidInfo, t: { seq: number, outputTokens: number, bytesDelivered: number, deliveredDigest: Uint8Array, now?: number }): Promise<Uint8Array> {
+export async function signUsageTick (key: PrivateKey, order: OrderInfo, bid: BidInfo, t: { seq: number, outputTokens: number, bytesDelivered: number, deliveredDigest: Uint8Array, draw?: ReceiptDraw, now?: number }): Promise<Uint8Array> {
   const body = UsageTick.encode({
     orderId: Uint8Array.from(order.orderId),
     bidId: Uint8Array.from(bid.bidId),
@@ -23,7 +33,8 @@ export async function signUsageTick (key: PrivateKey, order: OrderInfo, bid: Bid
     outputTokens: BigInt(t.outputTokens),
     bytesDelivered: BigInt(t.bytesDelivered),
     deliveredDigest: Uint8Array.from(t.deliveredDigest),
-    issuedAtMs: BigInt(t.now ?? Date.now())
+    issuedAtMs: BigInt(t.now ?? Date.now()),
+    ...(t.draw === undefined ? {} : { draw: { depositId: t.draw.depositId, cumulative: t.draw.cumulative, providerSignature: Uint8Array.from(t.draw.providerSignature) } })
   })
   return await sealEnvelope(key, USAGE_DOMAIN, USAGE_PAYLOAD_TYPE, body)
 }
@@ -43,7 +54,8 @@ export async function openUsageTick (bytes: Uint8Array, options: { order: OrderI
     outputTokens: safeNumber(t.outputTokens, 'usage tick'),
     bytesDelivered: safeNumber(t.bytesDelivered, 'usage tick'),
     deliveredDigest: t.deliveredDigest,
-    issuedAtMs: safeNumber(t.issuedAtMs, 'usage tick')
+    issuedAtMs: safeNumber(t.issuedAtMs, 'usage tick'),
+    ...(t.draw === undefined ? {} : { draw: openDraw(t.draw, 0, options.order, 'usage tick') })
   }
   const prev = options.previous
   if (prev !== undefined && (info.seq !== prev.seq + 1 || info.outputTokens < prev.outputTokens || info.bytesDelivered < prev.bytesDelivered)) throw new MalformedMessageError('usage tick', `does not follow tick ${prev.seq} (seq ${info.seq}, ${info.outputTokens} tokens after ${prev.outputTokens})`)

@@ -452,6 +452,7 @@ export interface UsageTick {
     bytesDelivered: bigint;
     deliveredDigest: Uint8Array<ArrayBuffer>;
     issuedAtMs: bigint;
+    draw?: Draw;
 }
 export declare namespace UsageTick {
     const codec: () => Codec<UsageTick>;
@@ -483,9 +484,21 @@ export declare namespace UsageTick {
         field: '$.issuedAtMs';
         value: bigint;
     }
+    interface UsageTickDrawDepositIdFieldEvent {
+        field: '$.draw.depositId';
+        value: bigint;
+    }
+    interface UsageTickDrawCumulativeFieldEvent {
+        field: '$.draw.cumulative';
+        value: bigint;
+    }
+    interface UsageTickDrawProviderSignatureFieldEvent {
+        field: '$.draw.providerSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<UsageTick>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UsageTick>): UsageTick;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UsageTick>): Generator<UsageTickOrderIdFieldEvent | UsageTickBidIdFieldEvent | UsageTickSeqFieldEvent | UsageTickOutputTokensFieldEvent | UsageTickBytesDeliveredFieldEvent | UsageTickDeliveredDigestFieldEvent | UsageTickIssuedAtMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UsageTick>): Generator<UsageTickOrderIdFieldEvent | UsageTickBidIdFieldEvent | UsageTickSeqFieldEvent | UsageTickOutputTokensFieldEvent | UsageTickBytesDeliveredFieldEvent | UsageTickDeliveredDigestFieldEvent | UsageTickIssuedAtMsFieldEvent | UsageTickDrawDepositIdFieldEvent | UsageTickDrawCumulativeFieldEvent | UsageTickDrawProviderSignatureFieldEvent>;
 }
 export interface ReceiptAck {
     receiptDigest: Uint8Array<ArrayBuffer>;

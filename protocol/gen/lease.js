@@ -1483,6 +1483,10 @@ export var UsageTick;
                     w.uint32(56);
                     w.uint64(obj.issuedAtMs);
                 }
+                if (obj.draw != null) {
+                    w.uint32(66);
+                    Draw.codec().encode(obj.draw, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1526,6 +1530,12 @@ export var UsageTick;
                         }
                         case 7: {
                             obj.issuedAtMs = reader.uint64();
+                            break;
+                        }
+                        case 8: {
+                            obj.draw = Draw.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.draw
+                            });
                             break;
                         }
                         default: {
@@ -1587,6 +1597,12 @@ export var UsageTick;
                                 field: `${prefix}.issuedAtMs`,
                                 value: reader.uint64()
                             };
+                            break;
+                        }
+                        case 8: {
+                            yield* Draw.codec().stream(reader, reader.uint32(), `${prefix}.draw`, {
+                                limits: opts.limits?.draw
+                            });
                             break;
                         }
                         default: {
