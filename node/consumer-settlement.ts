@@ -162,7 +162,10 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
             // What this lease adds since its last signed draw; the cumulative amount may include others' leases still running.
             const add = BigInt(total) > signedForLease ? BigInt(total) - signedForLease : 0n
             const others = (inflight.get(id) ?? 0n) - need
-            const ceiling = BigInt(entry.spent) + add + (others > 0n ? others : 0n)
+            // Relative to the most this node has signed (what the escrow could already pay): a draw of
+            // another lease that died uncountersigned after this one drew cannot lock the deposit.
+            const signed = BigInt(entry.signed) > BigInt(entry.spent) ? BigInt(entry.signed) : BigInt(entry.spent)
+            const ceiling = signed + add + (others > 0n ? others : 0n)
             if (draw.cumulative > ceiling) throw new DrawRefusedError(`it draws a cumulative ${draw.cumulative}, but this node owes at most ${ceiling} on deposit #${id}`)
             const message = { depositId: draw.depositId, consumer: me, provider, cumulative: draw.cumulative }
             if (!await verifyDraw(domain, message, provider, bytesHex(draw.providerSignature))) throw new DrawRefusedError('the provider\'s draw signature is not its settlement account\'s')

@@ -12,8 +12,10 @@
  * postpaid: their draws may exceed the deposit up to a per-peer cap, at a bounded order rate, and their
  * node tops the deposit up each period to what it signed.
  *
- * A consumer signs a draw only when it stays within what it owes: its countersigned prices on that
- * deposit plus this receipt's price plus the maxima of its other leases still running on it.
+ * A consumer signs a draw only when it stays within what it owes: the most it has signed on that
+ * deposit, plus what this lease adds since its own last draw, plus the maxima of its other leases
+ * still running on it. A provider takes back a draw the consumer never countersigned (the stream
+ * died), so the next draw follows on what both signed.
  * Both sides keep their deposit books in <data>/settlement/*.json, written before a signature leaves.
  */
 export {
