@@ -7,7 +7,7 @@
 import { homedir } from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { BaseError, createWalletClient, custom, http, HttpRequestError, publicActions, zeroAddress } from 'viem'
+import { BaseError, custom, http, HttpRequestError, zeroAddress } from 'viem'
 import type { Address, Transport } from 'viem'
 import { logger } from '@libp2p/logger'
 import type { AbortOptions } from '@libp2p/interface'
@@ -85,7 +85,7 @@ export async function openNodeChain (dataDir: string, config: ChainConfig = {}, 
     // The dev account deploys (once per chain, under a lock) and funds the nodes' gas.
     const deployer = createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ANVIL_DEV_PRIVATE_KEY })
     const deployment = await ensureDeployed(dir, deployer, { ...(config.feeBps === undefined ? {} : { feeBps: config.feeBps }), ...(config.disputeWindowS === undefined ? {} : { disputeWindowS: config.disputeWindowS }) }, options)
-    const client = createWalletClient({ account: account.account, chain: chainFor(chain.rpcUrl, chain.chainId), transport: followLocalChain(dir, current), pollingInterval: 100 }).extend(publicActions)
+    const client = createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, account: account.account, transport: followLocalChain(dir, current) })
     // A fresh settlement account has no ETH for gas: the local chain gives it some.
     await fundLocalGas(deployer, account.address, options)
     return {
@@ -130,17 +130,13 @@ function followLocalChain (dir: string, current: { chain: LocalChain }): Transpo
   }, { retryCount: 0 })
 }
 
-function walletClient (rpcUrl: string, chainId: number, account: SettlementAccount): ChainWalletClient {
-  return createWalletClient({ account: account.account, chain: chainFor(rpcUrl, chainId), transport: http(rpcUrl), pollingInterval: 100 }).extend(publicActions)
-}
-
 async function openRemoteChain (account: SettlementAccount, config: ChainConfig, options: AbortOptions): Promise<NodeChain> {
   const { rpcUrl, chainId, contracts } = config
   if (rpcUrl === undefined || chainId === undefined || contracts === undefined) throw new ChainConfigError('lacks rpcUrl, chainId or contracts')
   const answered = await probeChainId(rpcUrl, options)
   if (answered === undefined) throw new ChainUnavailableError(rpcUrl)
   if (answered !== chainId) throw new ChainConfigError(`names chain ${chainId}, but ${rpcUrl} is chain ${answered}`)
-  const client = walletClient(rpcUrl, chainId, account)
+  const client = createChainClient({ rpcUrl, chainId, account: account.account })
   // The escrow's parameters are the contract's own (immutables), read once.
   const escrow = { address: contracts.usageEscrow, abi: usageEscrowAbi } as const
   let params: [number, bigint, Address, Address, boolean]

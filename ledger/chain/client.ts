@@ -4,7 +4,7 @@
  */
 import { createPublicClient, createWalletClient, defineChain, http, publicActions } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { Account, Chain, Client, Hex, PublicClient, Transport, WalletClient, PublicActions } from 'viem'
+import type { Account, Chain, Client, Hex, LocalAccount, PublicClient, Transport, WalletClient, PublicActions } from 'viem'
 import { DEFAULT_LOCAL_CHAIN_ID } from './constants.ts'
 
 /** How often viem polls the local chain (blocks are mined at once, so a short interval costs little). */
@@ -20,8 +20,11 @@ export interface ChainClientInit {
   rpcUrl: string
   /** DEFAULT_LOCAL_CHAIN_ID */
   chainId?: number
-  /** The account that signs and pays gas. */
-  privateKey: Hex
+  /** The account that signs and pays gas: a private key, or an account made already (e.g. with a nonce manager). */
+  privateKey?: Hex
+  account?: LocalAccount
+  /** How requests travel; `http(rpcUrl)` by default. */
+  transport?: Transport
 }
 
 /** A viem chain for an RPC URL: the local chain, or any EVM chain given by id. */
@@ -37,10 +40,12 @@ export function chainFor (rpcUrl: string, chainId = DEFAULT_LOCAL_CHAIN_ID): Cha
 /** A client that signs with `privateKey` and reads the chain at `rpcUrl`. */
 export function createChainClient (init: ChainClientInit): ChainWalletClient {
   const chain = chainFor(init.rpcUrl, init.chainId)
+  const account = init.account ?? (init.privateKey === undefined ? undefined : privateKeyToAccount(init.privateKey))
+  if (account === undefined) throw new TypeError('createChainClient needs a privateKey or an account')
   return createWalletClient({
-    account: privateKeyToAccount(init.privateKey),
+    account,
     chain,
-    transport: http(init.rpcUrl),
+    transport: init.transport ?? http(init.rpcUrl),
     pollingInterval: LOCAL_POLLING_INTERVAL_MS
   }).extend(publicActions)
 }

@@ -8,8 +8,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, createConsumer, loadConfig, loadOrCreatePeerKey, openNodeSettlement } from '../../node/index.ts'
-import type { NodeSettlement } from '../../node/index.ts'
+import { createClawNode } from '../../node/index.ts'
+import { startConsumerNode } from './consumer-node.ts'
 import type { ExplainEntry } from '../../node/index.ts'
 import { SANDBOX_LABEL } from '../../sandbox/index.ts'
 import type { JobResult } from '../../sandbox/index.ts'
@@ -23,22 +23,14 @@ test('a provider killed after the award: the next bidder is awarded and complete
   const bootstrap = boot.getMultiaddrs().map(String)[0] ?? ''
   const cheap = await startNode(['--bootstrap', bootstrap], { config: pricing(1) })
   const dear = await startNode(['--bootstrap', bootstrap], { config: pricing(5) })
-  const consumerDir = await tempDir()
-  const node = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [bootstrap] } })
-  await node.start()
-  const privateKey = await loadOrCreatePeerKey(consumerDir)
-  const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
-  await caps.start()
+  // It pays as a node does by default: a deposit on the machine's local chain for each provider.
+  const { caps, consumer, stop } = await startConsumerNode([bootstrap], { paying: true })
   let restarted: Awaited<ReturnType<typeof startNode>> | undefined
-  let settlement: NodeSettlement | undefined
   try {
     for (let i = 0; i < 60; i++) {
       if ((await caps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })).length >= 2) break
       await new Promise(resolve => setTimeout(resolve, 250))
     }
-    // It pays as a node does by default: a deposit on the machine's local chain for each provider.
-    settlement = await openNodeSettlement({ dataDir: consumerDir, config: await loadConfig(consumerDir), privateKey, provider: false })
-    const consumer = createConsumer({ node, privateKey, caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
     const explain: ExplainEntry[] = []
     let stdout = ''
     // The job prints only after 3 s; the cheap provider is killed as soon as its run directory exists.
@@ -75,9 +67,7 @@ test('a provider killed after the award: the next bidder is awarded and complete
     restarted = undefined
     assert.is(await ofCheap(), 0, 'no sandbox of the killed provider is left')
   } finally {
-    await caps.stop()
-    await node.stop()
-    await settlement?.close()
+    await stop()
     if (restarted !== undefined) await stopNode(restarted)
     await stopNode(cheap, 'SIGKILL')
     assert.is(await stopNode(dear), 0)

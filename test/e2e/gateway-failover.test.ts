@@ -10,7 +10,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import OpenAI from 'openai'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
-import { createCapsService, createClawNode, createConsumer, createNetworkBackend, loadConfig, loadOrCreatePeerKey, openNodeSettlement, startGateway } from '../../node/index.ts'
+import { createClawNode, createNetworkBackend, startGateway } from '../../node/index.ts'
+import { startConsumerNode } from './consumer-node.ts'
 import type { ExplainEntry } from '../../node/index.ts'
 import { bounded, startNode, stopNode, tempDir } from '../helpers.ts'
 
@@ -40,16 +41,9 @@ test('a provider killed before the first token: the gateway serves the request f
   const bootstrap = boot.getMultiaddrs().map(String)[0] ?? ''
   const cheap = await startNode(['--bootstrap', bootstrap], { data: await withModel(1000) })
   const dear = await startNode(['--bootstrap', bootstrap], { data: await withModel(5000) })
-  const consumerDir = await tempDir()
-  const node = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [bootstrap] } })
-  await node.start()
-  const privateKey = await loadOrCreatePeerKey(consumerDir)
-  const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: '0.1.0', cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
-  await caps.start()
-  const explain: ExplainEntry[] = []
   // It pays as a node does by default: a deposit on the machine's local chain for each provider.
-  const settlement = await openNodeSettlement({ dataDir: consumerDir, config: await loadConfig(consumerDir), privateKey, provider: false })
-  const consumer = createConsumer({ node, privateKey, caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
+  const { dir: consumerDir, caps, consumer, stop } = await startConsumerNode([bootstrap], { paying: true })
+  const explain: ExplainEntry[] = []
   // The backend's leases report their explanations here (as `clawnode lease --explain` would print them).
   const explaining: typeof consumer = { ...consumer, leaseInference: async (request, options) => await consumer.leaseInference(request, { ...options, onExplain: (e) => { explain.push(e); options.onExplain?.(e) } }) }
   const gateway = await startGateway({ backend: createNetworkBackend({ consumer: explaining, caps }), dataDir: consumerDir, port: 0 })
@@ -80,10 +74,8 @@ test('a provider killed before the first token: the gateway serves the request f
     assert.is(explain.find(e => e.peer === cheap.peerId)?.fate, 'failed')
     assert.is(explain.find(e => e.peer === dear.peerId)?.fate, 'chosen')
   } finally {
-    await settlement.close()
     await gateway.close()
-    await caps.stop()
-    await node.stop()
+    await stop()
     await stopNode(cheap, 'SIGKILL')
     assert.is(await stopNode(dear), 0)
     await boot.stop()

@@ -8,23 +8,14 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createCapsService, createClawNode, createConsumer, loadConfig, loadOrCreatePeerKey, openNodeSettlement } from '../../node/index.ts'
-import type { NodeSettlement } from '../../node/index.ts'
+import { startConsumerNode } from './consumer-node.ts'
 import { bounded, cli, ROOT, startNode as start, stopNode as stop, tempDir, testImage } from '../helpers.ts'
 
 test('two providers started with clawnode start are discovered by their capabilities and serve a lease; Ctrl-C stops them', bounded(150_000, async () => {
   const a = await start()
   const b = await start(['--bootstrap', a.addrs[0] ?? ''])
-  const consumerDir = await tempDir()
-  const consumerNode = await createClawNode({ dataDir: consumerDir, network: { bootstrap: [a.addrs[0] ?? ''] } })
-  await consumerNode.start()
-  const caps = createCapsService({
-    node: consumerNode,
-    privateKey: await loadOrCreatePeerKey(consumerDir),
-    capabilities: { clawnodeVersion: '0.1.0', cpuCores: 1, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 }
-  })
-  await caps.start()
-  let settlement: NodeSettlement | undefined
+  // It pays as a node does by default: a deposit on the machine's local chain for each provider.
+  const { caps, consumer, stop: stopConsumer } = await startConsumerNode([a.addrs[0] ?? ''], { paying: true })
   try {
     assert.ok(a.keys.includes('/clawnode/cap/1/runtime/gvisor'))
     assert.ok(a.keys.includes(`/clawnode/cap/1/image/${testImage()}`))
@@ -36,9 +27,6 @@ test('two providers started with clawnode start are discovered by their capabili
     assert.equal(found, [a.peerId, b.peerId].sort())
 
     // And they serve leases: a job bought from them runs in one of their sandboxes.
-    // It pays as a node does by default: a deposit on the machine's local chain for each provider.
-    settlement = await openNodeSettlement({ dataDir: consumerDir, config: await loadConfig(consumerDir), privateKey: await loadOrCreatePeerKey(consumerDir), provider: false })
-    const consumer = createConsumer({ node: consumerNode, privateKey: await loadOrCreatePeerKey(consumerDir), caps, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
     let out = ''
     const leased = await consumer.lease({ version: 1, image: testImage(), argv: ['echo', 'served by clawnode start'] }, { maxPrice: 1_000_000_000, artifactsDir: await tempDir(), onOutput: (_s, d) => { out += Buffer.from(d).toString() } })
     assert.is(out, 'served by clawnode start\n')
@@ -93,9 +81,7 @@ test('two providers started with clawnode start are discovered by their capabili
     const advertised = JSON.parse((await cli(['caps', '--json', '--data', a.data])).stdout) as { keys: string[] }
     assert.equal(advertised.keys, a.keys)
   } finally {
-    await caps.stop()
-    await consumerNode.stop()
-    await settlement?.close()
+    await stopConsumer()
     assert.is(await stop(b), 0)
     assert.is(await stop(a), 0)
   }
