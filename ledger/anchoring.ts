@@ -14,12 +14,13 @@ import { getBlockNumber, getContractEvents, getTransaction, getTransactionReceip
 import { ClawnodeError, serializeError } from '../protocol/index.ts'
 import { ChainUnreachableError, InsufficientGasError } from './chain/errors.ts'
 import { abortable, decodeEscrowError } from './chain/escrow.ts'
+import { ANCHOR_REJECT_HINTS, AnchorFailedError, AnchorRejectedError } from './errors.ts'
 import {
   ANCHOR_LOG_PAGE_BLOCKS, ANCHOR_RECEIPT_TIMEOUT_MS, ANCHOR_STOP_TIMEOUT_MS, DEFAULT_ANCHOR_CONFIRMATIONS, DEFAULT_ANCHOR_MAX_BACKOFF_MS,
   DEFAULT_ANCHOR_MIN_BACKOFF_MS, DEFAULT_ANCHOR_PERIOD_MS
 } from './constants.ts'
 import { usageAnchorAbi } from './contracts/artifacts.ts'
-import type { ClawnodeErrorOptions, SerializedError } from '../protocol/index.ts'
+import type { SerializedError } from '../protocol/index.ts'
 import type { LedgerBatch } from './batches.ts'
 import type { ChainWalletClient } from './chain/client.ts'
 import type { Ledger } from './store.ts'
@@ -27,34 +28,6 @@ import type { AbortOptions } from '@libp2p/interface'
 import type { Address, Chain, Client, Hex, TransactionReceipt, Transport } from 'viem'
 
 const log = logger('clawnode:anchor')
-
-/** UsageAnchor refused a batch, or holds another root or range for it: the ledger and the chain disagree. */
-export class AnchorRejectedError extends ClawnodeError {
-  static override name = 'AnchorRejectedError'
-  /** The batch's index. */
-  readonly batch: number
-  /** The contract's error (`RangeNotContiguous`, `EmptyRange`), or `root-mismatch` / `range-mismatch`. */
-  readonly reason: string
-  constructor (batch: LedgerBatch, reason: string, detail: string, hint: string, options: ClawnodeErrorOptions = {}) {
-    super(`Batch ${batch.index} (seq ${batch.fromSeq}..${batch.toSeq}) cannot be anchored: ${detail}`, { hint, ...options })
-    this.batch = batch.index
-    this.reason = reason
-  }
-}
-
-/** An anchoring attempt failed for a reason that may pass (not mined in time, reverted in a race, an RPC error). */
-export class AnchorFailedError extends ClawnodeError {
-  static override name = 'AnchorFailedError'
-  readonly batch: number | null
-  constructor (batch: LedgerBatch | null, problem: string, options: ClawnodeErrorOptions = {}) {
-    super(`Anchoring ${batch === null ? 'the ledger' : `batch ${batch.index} (seq ${batch.fromSeq}..${batch.toSeq})`} failed: ${problem}`, {
-      hint: 'It is tried again with back-off; if it keeps failing, run with DEBUG=clawnode:anchor and look at the transaction on the chain.',
-      retryable: true,
-      ...options
-    })
-    this.batch = batch?.index ?? null
-  }
-}
 
 export type AnchorError = ChainUnreachableError | AnchorRejectedError | AnchorFailedError | InsufficientGasError
 
@@ -165,12 +138,6 @@ export function chainErrorOf (err: unknown, client: Client, batch: LedgerBatch |
   return new AnchorFailedError(batch, err.shortMessage, { cause: err })
 }
 
-const REJECT_HINTS: Record<string, string> = {
-  RangeNotContiguous: 'The contract does not hold this ledger\'s earlier anchors for this account: another ledger anchors with the same settlement key, or the chain or contract is new. Give each ledger its own settlement key, or point the node at the chain it anchored on. Anchoring tries again every period.',
-  EmptyRange: 'This is a bug: a batch must hold at least one entry. Report it with the output of `clawnode ledger`.',
-  'root-mismatch': 'The contract holds another root for these entries: the ledger changed after it was anchored, or another ledger anchors with this settlement key. Keep the ledger file, check it with `clawnode ledger verify <seq>`, and restore it from an export if it was changed.',
-  'range-mismatch': 'The contract\'s anchors for this account cover these entries in other ranges: another ledger anchors with this settlement key. Give each ledger its own settlement key.'
-}
 
 export function createAnchorer (init: AnchorerInit): Anchorer {
   const { ledger, client, anchor } = init
@@ -250,9 +217,9 @@ export function createAnchorer (init: AnchorerInit): Anchorer {
   /** The contract already covers the batch's range (sent by a run that died before recording it): record its event. */
   const recover = async (batch: LedgerBatch, fromBlock: bigint, signal: AbortSignal): Promise<LedgerBatch> => {
     const found = await abortable(findAnchoredEvent(client, { anchor, provider, fromSeq: batch.fromSeq, toSeq: batch.toSeq, fromBlock }, { signal }), signal)
-    if (found === null) throw new AnchorRejectedError(batch, 'range-mismatch', 'the contract\'s anchors for this account pass its range without an Anchored event for exactly it', REJECT_HINTS['range-mismatch'] as string)
+    if (found === null) throw new AnchorRejectedError(batch, 'range-mismatch', 'the contract\'s anchors for this account pass its range without an Anchored event for exactly it', ANCHOR_REJECT_HINTS['range-mismatch'] as string)
     if (found.root.toLowerCase() !== batch.root.toLowerCase()) {
-      throw new AnchorRejectedError(batch, 'root-mismatch', `the contract holds root ${found.root} for it (tx ${found.txHash}), not ${batch.root}`, REJECT_HINTS['root-mismatch'] as string)
+      throw new AnchorRejectedError(batch, 'root-mismatch', `the contract holds root ${found.root} for it (tx ${found.txHash}), not ${batch.root}`, ANCHOR_REJECT_HINTS['root-mismatch'] as string)
     }
     const receipt = await waitMined(found.txHash, signal)
     if (receipt === null) throw new AnchorFailedError(batch, `transaction ${found.txHash} has not enough confirmations yet`)
@@ -269,7 +236,7 @@ export function createAnchorer (init: AnchorerInit): Anchorer {
       const revert = err instanceof BaseError ? err.walk(e => e instanceof ContractFunctionRevertedError) : null
       if (revert instanceof ContractFunctionRevertedError && revert.data !== undefined) {
         const name = revert.data.errorName
-        throw new AnchorRejectedError(batch, name, `the contract refused it: ${name}(${(revert.data.args ?? []).map(String).join(', ')})`, REJECT_HINTS[name] ?? 'Report it with the output of `clawnode ledger`.', { cause: err })
+        throw new AnchorRejectedError(batch, name, `the contract refused it: ${name}(${(revert.data.args ?? []).map(String).join(', ')})`, ANCHOR_REJECT_HINTS[name] ?? 'Report it with the output of `clawnode ledger`.', { cause: err })
       }
       throw err
     }

@@ -4,6 +4,7 @@
  */
 import { ClawnodeError } from '../protocol/index.ts'
 import type { ClawnodeErrorOptions } from '../protocol/index.ts'
+import type { LedgerBatch } from './batches.ts'
 
 /** What is wrong with the first bad entry of a chain. */
 export type LedgerProblem =
@@ -113,4 +114,40 @@ export class BatchNotFoundError extends ClawnodeError {
     super(`There is no ledger batch ${index}`, { hint: 'List the batches with batches() and use one of their indexes.' })
     this.index = index
   }
+}
+
+/** UsageAnchor refused a batch, or holds another root or range for it: the ledger and the chain disagree. */
+export class AnchorRejectedError extends ClawnodeError {
+  static override name = 'AnchorRejectedError'
+  /** The batch's index. */
+  readonly batch: number
+  /** The contract's error (`RangeNotContiguous`, `EmptyRange`), or `root-mismatch` / `range-mismatch`. */
+  readonly reason: string
+  constructor (batch: LedgerBatch, reason: string, detail: string, hint: string, options: ClawnodeErrorOptions = {}) {
+    super(`Batch ${batch.index} (seq ${batch.fromSeq}..${batch.toSeq}) cannot be anchored: ${detail}`, { hint, ...options })
+    this.batch = batch.index
+    this.reason = reason
+  }
+}
+
+/** An anchoring attempt failed for a reason that may pass (not mined in time, reverted in a race, an RPC error). */
+export class AnchorFailedError extends ClawnodeError {
+  static override name = 'AnchorFailedError'
+  readonly batch: number | null
+  constructor (batch: LedgerBatch | null, problem: string, options: ClawnodeErrorOptions = {}) {
+    super(`Anchoring ${batch === null ? 'the ledger' : `batch ${batch.index} (seq ${batch.fromSeq}..${batch.toSeq})`} failed: ${problem}`, {
+      hint: 'It is tried again with back-off; if it keeps failing, run with DEBUG=clawnode:anchor and look at the transaction on the chain.',
+      retryable: true,
+      ...options
+    })
+    this.batch = batch?.index ?? null
+  }
+}
+
+/** What to do about each reason UsageAnchor (or the chain's record) refuses a batch. */
+export const ANCHOR_REJECT_HINTS: Record<string, string> = {
+  RangeNotContiguous: 'The contract does not hold this ledger\'s earlier anchors for this account: another ledger anchors with the same settlement key, or the chain or contract is new. Give each ledger its own settlement key, or point the node at the chain it anchored on. Anchoring tries again every period.',
+  EmptyRange: 'This is a bug: a batch must hold at least one entry. Report it with the output of `clawnode ledger`.',
+  'root-mismatch': 'The contract holds another root for these entries: the ledger changed after it was anchored, or another ledger anchors with this settlement key. Keep the ledger file, check it with `clawnode ledger verify <seq>`, and restore it from an export if it was changed.',
+  'range-mismatch': 'The contract\'s anchors for this account cover these entries in other ranges: another ledger anchors with this settlement key. Give each ledger its own settlement key.'
 }

@@ -19,7 +19,8 @@ export {
   UnsupportedLedgerFormatError, LedgerRangeTooLargeError, BatchNotFoundError
 } from './errors.ts'
 export type { LedgerProblem } from './errors.ts'
-export { createAnchorer, findAnchoredEvent, AnchorRejectedError, AnchorFailedError } from './anchoring.ts'
+export { createAnchorer, findAnchoredEvent } from './anchoring.ts'
+export { AnchorRejectedError, AnchorFailedError } from './errors.ts'
 export type { Anchorer, AnchorerInit, AnchorerStatus, AnchorEvent, AnchorError, AnchorRunOptions, AnchorRunResult, AnchoredEvent } from './anchoring.ts'
 export { proveOnChain, checkOnChain, EntryNotFoundError, EntryNotBatchedError, BatchNotAnchoredError } from './verify-entry.ts'
 export type { OnChainProof, ProofChecks, EntryClaim, ProveOnChainInit } from './verify-entry.ts'
