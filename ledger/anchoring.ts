@@ -322,9 +322,12 @@ export function createAnchorer (init: AnchorerInit): Anchorer {
       }
       const now = Date.now()
       let wait = Math.max(0, nextCloseAt - now)
+      // A timer can fire a little before Date.now() reaches its end (libuv measures from its cached
+      // loop time), so a wait that runs to the period's end closes the next batch whatever the clock says.
+      let untilPeriod = true
       if (error === null) succeeded()
       else {
-        if (error instanceof ClawnodeError && error.retryable) wait = Math.min(wait, backoff(failures + 1))
+        if (error instanceof ClawnodeError && error.retryable && backoff(failures + 1) < wait) { wait = backoff(failures + 1); untilPeriod = false }
         failed(error, now + wait)
       }
       nextRunAt = now + wait
@@ -333,7 +336,7 @@ export function createAnchorer (init: AnchorerInit): Anchorer {
       } catch {
         return
       }
-      close = Date.now() >= nextCloseAt
+      close = untilPeriod || Date.now() >= nextCloseAt
     }
   }
 

@@ -262,7 +262,7 @@ test('a batch the contract refuses is named with a hint and waits for the next p
   await anchorer.stop()
   const failed = rec.of('clawnode:anchor:failed')
   // At most one attempt per period (300 ms) and one on stop, not one per back-off (10-20 ms, some 50 in a second).
-  assert.ok(failed.length >= 2 && failed.length <= 7, `${failed.length} attempts`)
+  assert.ok(failed.length >= 2 && failed.length <= 7, `${failed.length} attempts: ${failed.map(e => `${e.detail.error.name} ${e.detail.error.message}`).join('; ')}`)
   assert.ok(failed.every(e => e.detail.error.name === 'AnchorRejectedError' && e.detail.batch === 1))
   assert.is(rec.of('clawnode:anchor:submitted').length, 0)
 
