@@ -151,8 +151,10 @@ export function createConsumer (init: ConsumerInit): Consumer {
     cache.set(cacheKey, { at: now, records })
     return records
   }
-  /** What is being bought: how to find capable providers, what each would charge, and the order. */
-  /** (`modelFor`: the model the order to that provider names, when it is not the same for all.) */
+  /**
+   * What is being bought: how to find capable providers, what each would charge, and the order
+   * (`modelFor`: the model the order to that provider names, when it is not the same for all).
+   */
   interface Want { key: CapabilityKey, kind: JobKind, image: string, model: string, modelFor?: (r: CapabilityRecordInfo) => string, limits: LeaseLimits, payload: Uint8Array, capable: (r: CapabilityRecordInfo) => string | undefined, quote: (r: CapabilityRecordInfo) => number }
 
   const leaseWith = async (want: Want, options: LeaseOptions): Promise<LeaseResult> => {

@@ -77,15 +77,6 @@ export function createLeaseJobs (init: LeaseJobsInit): LeaseJobs {
   }
 
   /**
-   * Reads the consumer's countersignature of each usage tick (they arrive behind the output) and keeps
-   * the last co-signed count in <data>/inference/<order>.json, even when the stream died on the way.
-   */
-  /**
-   * Reads the consumer's countersignature of each usage tick (they arrive behind the output) and
-   * returns the last co-signed one; if the stream dies on the way, what was co-signed is kept in
-   * <data>/inference/<order>.json before the error goes on.
-   */
-  /**
    * Reads the consumer's countersignature of each usage tick (they arrive behind the output), records
    * each countersigned draw of a paid lease as it comes, and returns the last co-signed tick; if the
    * stream dies on the way, what was co-signed is kept in <data>/inference/<order>.json (and the

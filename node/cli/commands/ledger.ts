@@ -24,7 +24,6 @@ import type { Command } from '../main.ts'
 const DEFAULT_LIMIT = 20
 /** The chain part (reaching or starting the chain, reading the balance and deposits) gives up after this; the ledger part is shown anyway. */
 const LEDGER_CHAIN_TIMEOUT_MS = 20_000
-/** The largest settlement book (<data>/settlement/*.json) read. */
 /** Deposits of one settlement book read from the chain, the newest first; the rest are left out, and said so. */
 const MAX_BOOK_DEPOSITS = 1_000
 /** Deposits read from the chain at once. */
