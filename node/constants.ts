@@ -37,3 +37,11 @@ export const MODEL_MEMORY_WAIT_MS = 30_000
  * covering what was produced) before it gives up on it and drops the stream.
  */
 export const LEASE_CANCEL_GRACE_MS = 5_000
+
+/** Consumer: reuse of verified records, the pause between empty discoveries, and the inference bound. */
+/** Verified capability records are reused this long (never past their own expiry). */
+export const RECORD_CACHE_MS = 30_000
+/** Pause between discoveries that found nobody, inside a lease's discovery window. */
+export const DISCOVERY_RETRY_MS = 300
+/** One inference lease's time bound, unless the request names another. */
+export const DEFAULT_INFERENCE_TIMEOUT_MS = 120_000

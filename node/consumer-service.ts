@@ -13,7 +13,7 @@ import {
   openDecline, openReceipt, signAward, signOrder, signReceiptAck
 } from '../protocol/index.ts'
 import { validateJobSpec } from '../sandbox/index.ts'
-import { LEASE_CANCEL_GRACE_MS } from './constants.ts'
+import { DEFAULT_INFERENCE_TIMEOUT_MS, DISCOVERY_RETRY_MS, LEASE_CANCEL_GRACE_MS, RECORD_CACHE_MS } from './constants.ts'
 import { chargedOutputPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
 import { encodeInferencePayload, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
 import { checkFamilyWant, InvalidModelFamilyError, lackingFamilyModel, pickFamilyModel } from './model-family.ts'
@@ -86,11 +86,6 @@ export class UnexpectedLeaseFrameError extends ClawnodeError {
 /** An error as explain shows it: its name (the kind of failure) and message. */
 const describe = (err: unknown): string => err instanceof Error ? `${err.name}: ${err.message}` : String(err)
 
-/** Verified capability records are reused this long (never past their own expiry). */
-export const RECORD_CACHE_MS = 30_000
-/** Pause between discoveries that found nobody, inside a lease's discovery window. */
-export const DISCOVERY_RETRY_MS = 300
-
 /** What to generate, and from which model: a model id, or a model family and the least context it needs. */
 export interface InferenceRequest {
   /** The model id; or leave it out and name `family`. */
@@ -113,7 +108,6 @@ export interface InferenceLeaseResult extends LeaseResult {
 
 /** Inference orders carry container limits too; only wallMs (the time bound) means anything there. */
 const INFERENCE_BASE_LIMITS: LeaseLimits = { cpus: 0, memoryMb: 0, pids: 0, wallMs: 0, outputBytes: 0, artifactBytes: 0, tmpMb: 0 }
-export const DEFAULT_INFERENCE_TIMEOUT_MS = 120_000
 
 export interface Consumer {
   lease: (spec: unknown, options: LeaseOptions) => Promise<LeaseResult>
@@ -383,24 +377,5 @@ export function createConsumer (init: ConsumerInit): Consumer {
         }
       }
     }
-  }
-}
-
-/** The plain-data summary of a lease, as `clawnode lease --json` prints it and the control API sends it. */
-export function leaseSummary (result: LeaseResult & { model?: string }, artifactsDir?: string): Record<string, unknown> {
-  const r = result.receipt
-  return {
-    provider: result.provider.toString(),
-    ...(result.model === undefined ? {} : { model: result.model }),
-    status: r.status,
-    usage: r.usage,
-    price: r.price,
-    connectivity: result.bid.connectivity,
-    rttMs: result.bid.rttMs,
-    artifacts: result.artifacts,
-    ...(artifactsDir === undefined ? {} : { artifactsDir }),
-    // How it was paid: the draw on the consumer's escrow deposit both sides signed (null: unpaid).
-    payment: r.draw === undefined ? null : { depositId: r.draw.depositId.toString(), cumulative: r.draw.cumulative.toString() },
-    receipt: Buffer.from(result.receiptBytes).toString('base64')
   }
 }

@@ -5,13 +5,13 @@
  * so it is guarded: a bearer token from the data dir, Host and Origin checks against DNS rebinding, a
  * price ceiling per request, and a daily budget that survives restarts.
  */
-import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { logger } from '@libp2p/logger'
 import { ensureDataDir } from './data-dir.ts'
 import { openSpendLedger } from './gateway-budget.ts'
 import { ClientGoneError, ForbiddenRequestError, GatewayAuthError, GatewayBusyError, GatewayHttpError, GatewayInitError, GatewayStoppingError, GatewayTimeoutError, MethodNotAllowedError, ModelNotOfferedError, PriceCeilingExceededError, RequestTooLargeError, toReply, UnknownRouteError } from './gateway-errors.ts'
 import { InvalidGatewayRequestError, parseChatRequest, parseCompletionRequest } from './gateway-request.ts'
+import { sseWriter } from './gateway-sse.ts'
 import { bearerMatches, gatewayTokenPath, loadOrCreateGatewayToken } from './gateway-token.ts'
 import type { SpendLedger } from './gateway-budget.ts'
 import type { GatewayRequest } from './gateway-request.ts'
@@ -25,6 +25,7 @@ export { DailyBudgetExceededError, GatewaySpendFileError, GATEWAY_SPEND_FILE } f
 export { GatewayTokenError, GATEWAY_TOKEN_FILE, gatewayTokenPath, loadOrCreateGatewayToken } from './gateway-token.ts'
 export { InvalidGatewayRequestError, DEFAULT_GATEWAY_MAX_TOKENS, MAX_GATEWAY_MAX_TOKENS, MAX_GATEWAY_MESSAGES, MAX_GATEWAY_STOP_SEQUENCES, MAX_GATEWAY_STOP_CHARS, MAX_GATEWAY_MODEL_ID_CHARS } from './gateway-request.ts'
 export type { GatewayMessage } from './gateway-request.ts'
+export { MAX_GATEWAY_UNSENT_BYTES } from './gateway-sse.ts'
 
 /** Port when none is given: any free one (the caller prints the URL). */
 export const DEFAULT_GATEWAY_PORT = 0
@@ -45,8 +46,6 @@ export const GATEWAY_LIST_MODELS_TIMEOUT_MS = 15_000
 export const MAX_GATEWAY_CONCURRENT_REQUESTS = 16
 /** Open connections; more are dropped by the server. */
 export const MAX_GATEWAY_CONNECTIONS = 64
-/** Streamed bytes a client has not read yet; past this it is cut off and its completion aborted. */
-export const MAX_GATEWAY_UNSENT_BYTES = 4 * 1024 * 1024
 /** How long `close()` lets aborted requests record what they cost. */
 export const GATEWAY_CLOSE_TIMEOUT_MS = 5_000
 
@@ -286,51 +285,6 @@ function backendRequest (r: GatewayRequest, maxPrice: number): InferenceBackendR
     ...(r.topP === undefined ? {} : { topP: r.topP }),
     ...(r.stop === undefined ? {} : { stop: r.stop }),
     ...(r.seed === undefined ? {} : { seed: r.seed })
-  }
-}
-
-/**
- * A streamed answer. Headers go out with the first text, so that everything that fails before it
- * (no provider, unknown model, price) is still answered with its own HTTP status.
- */
-function sseWriter (kind: 'chat' | 'completion', request: GatewayRequest, res: ServerResponse, abort: (reason: Error) => void) {
-  const id = (kind === 'chat' ? 'chatcmpl-' : 'cmpl-') + randomBytes(12).toString('base64url')
-  const created = Math.floor(Date.now() / 1000)
-  let sent = ''
-  const write = (data: string): void => {
-    if (res.destroyed || res.writableEnded) return
-    if (!res.headersSent) {
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
-      if (kind === 'chat') write(chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }))
-    }
-    res.write(`data: ${data}\n\n`)
-    // A client that stops reading would make us hold the whole answer.
-    if (res.writableLength > MAX_GATEWAY_UNSENT_BYTES) abort(new ClientGoneError(`The client left more than ${MAX_GATEWAY_UNSENT_BYTES} bytes unread`))
-  }
-  const chunk = (choice: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): string => JSON.stringify({
-    id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: request.model,
-    choices: choice === undefined ? [] : [choice], ...(request.includeUsage ? { usage: null } : {}), ...extra
-  })
-  const textChoice = (text: string, finishReason: string | null = null): Record<string, unknown> => kind === 'chat'
-    ? { index: 0, delta: text === '' ? {} : { content: text }, logprobs: null, finish_reason: finishReason }
-    : { index: 0, text, logprobs: null, finish_reason: finishReason }
-  return {
-    id,
-    created,
-    text (text: string): void {
-      if (text === '') return
-      sent += text
-      write(chunk(textChoice(text)))
-    },
-    end (text: string, finishReason: string, usage: Record<string, number>, served: { provider: string, model: string }, price: number): void {
-      // A backend that did not stream (or not all of it) still has its answer sent.
-      const rest = text.startsWith(sent) ? text.slice(sent.length) : ''
-      if (rest !== '') write(chunk(textChoice(rest)))
-      // The last chunks say who served, and with which model (known only now).
-      write(chunk(textChoice('', finishReason), served))
-      if (request.includeUsage) write(chunk(undefined, { usage, ...served, price_millicredits: price }))
-      if (!res.destroyed) res.end('data: [DONE]\n\n')
-    }
   }
 }
 

@@ -110,3 +110,18 @@ export async function stopNode (p: StartedNode, signal: NodeJS.Signals = 'SIGINT
   p.child.kill(signal)
   return await exited
 }
+
+/**
+ * Wraps a suite's before hook so that its error is printed: uvu counts the suite's tests as failed
+ * when a before hook throws, but shows no error at all.
+ */
+export function setup<A extends unknown[]> (fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args)
+    } catch (err) {
+      process.stderr.write(`✗ a before hook failed, so its suite's tests count as failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+      throw err
+    }
+  }
+}

@@ -18,7 +18,7 @@ import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
 import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
-import { bounded, cli, rejectsWith, startNode, stopNode, tempDir } from '../helpers.ts'
+import { bounded, cli, rejectsWith, setup, startNode, stopNode, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, models: ModelHost }
 interface Ctx { boot: ClawNode, small: Provider, large: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
@@ -48,7 +48,7 @@ async function provider (bootstrap: string[], id: string, ctx: number, per1kOutp
   return { node, caps, provider: p, models }
 }
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   ctx.boot = await createClawNode({ dataDir: await tempDir() })
   await ctx.boot.start()
   const boot = ctx.boot.getMultiaddrs().map(String)
@@ -59,7 +59,7 @@ s.before(async (ctx) => {
   ctx.consumerCaps = c.caps
   ctx.consumer = c.consumer
   await untilDiscovered(c.caps, { kind: 'family', family: 'llama' }, 2)
-})
+}))
 
 s.after(async (ctx) => {
   for (const p of [ctx.small, ctx.large]) {

@@ -26,7 +26,7 @@ import { UsageTick } from '../../protocol/gen/lease.js'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
 import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
-import { bounded, cli, rejectsWith, ROOT, startNode, stopNode, tempDir } from '../helpers.ts'
+import { bounded, cli, rejectsWith, ROOT, setup, startNode, stopNode, tempDir } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner, models: ModelHost }
 interface Ctx { boot: ClawNode, cheap: Provider, dear: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: Consumer }
@@ -56,7 +56,7 @@ async function provider (bootstrap: string[], modelsDir: string, per1kOutputToke
   return { node, caps, provider: p, runner, models }
 }
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   const modelsRoot = await tempDir()
   generateModel({ ...PRESETS.tiny!, name: 'tiny', seed: 1, eos: 'never' }, join(modelsRoot, 'tiny.gguf'))
   // scanModels reads <dir>/models: give each provider the same folder.
@@ -73,7 +73,7 @@ s.before(async (ctx) => {
   ctx.consumerCaps = c.caps
   ctx.consumer = c.consumer
   await untilDiscovered(c.caps, { kind: 'model', model: 'tiny' }, 2)
-})
+}))
 
 s.after(async (ctx) => {
   for (const p of [ctx.cheap, ctx.dear]) {

@@ -15,7 +15,7 @@ import { createReplayGuard, decodeFrame, encodeFrame, inputDigest, MAX_FRAME_BYT
 import type { Capabilities, Frame } from '../../protocol/index.ts'
 import { lpStream } from '@libp2p/utils'
 import type { SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, tempDir, testImage } from '../helpers.ts'
+import { bounded, setup, tempDir, testImage } from '../helpers.ts'
 
 interface Provider { node: ClawNode, caps: CapsService, provider: ProviderService, runner: SandboxRunner }
 interface Ctx { consumerDir: string, boot: ClawNode, cheap: Provider, dear: Provider, full: Provider, tight: Provider, consumerNode: ClawNode, consumerCaps: CapsService, consumer: ReturnType<typeof createConsumer> }
@@ -43,7 +43,7 @@ async function provider (bootstrap: string[], perCpuSecond: number, maxConcurren
   return { node, caps, provider: p, runner }
 }
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   ctx.boot = await createClawNode({ dataDir: await tempDir() })
   await ctx.boot.start()
   const boot = ctx.boot.getMultiaddrs().map(String)
@@ -66,7 +66,7 @@ s.before(async (ctx) => {
     if (found.length >= 4) break
     await new Promise(resolve => setTimeout(resolve, 250))
   }
-})
+}))
 
 s.after(async (ctx) => {
   for (const p of [ctx.cheap, ctx.dear, ctx.full, ctx.tight]) {

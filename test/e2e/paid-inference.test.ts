@@ -21,7 +21,7 @@ import {
 } from '../../protocol/index.ts'
 import type { Capabilities, CapabilityRecordInfo, LeaseLimits, UsageTickInfo } from '../../protocol/index.ts'
 import { createSandboxRunner, scanModels } from '../../sandbox/index.ts'
-import { bounded, tempDir } from '../helpers.ts'
+import { bounded, setup, tempDir } from '../helpers.ts'
 
 interface Ctx {
   boot: ClawNode
@@ -40,7 +40,7 @@ const readDeposit = async (chain: NodeChain, id: bigint): ReturnType<typeof read
 const PRICES = { per1kInputTokens: 0, per1kOutputTokens: 100_000, perCpuSecond: 0, perGbSecond: 0 }
 const TICK = 8
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   const localDir = await tempDir('clawnode-chain-')
   ctx.boot = await createClawNode({ dataDir: await tempDir() })
   await ctx.boot.start()
@@ -82,7 +82,7 @@ s.before(async (ctx) => {
     if ((await ccaps.discover({ kind: 'model', model: 'tiny' }, { signal: AbortSignal.timeout(8_000) })).length > 0) break
     await new Promise(resolve => setTimeout(resolve, 250))
   }
-})
+}))
 
 s.after(async (ctx) => {
   await ctx.consumer?.caps.stop(); await ctx.consumer?.node.stop(); await ctx.consumer?.chain.close()

@@ -20,7 +20,7 @@ import { createReplayGuard, openOrder, signOrder, signSettlementBinding } from '
 import type { Capabilities } from '../../protocol/index.ts'
 import { allowImage, createSandboxRunner } from '../../sandbox/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, tempDir, testImage } from '../helpers.ts'
+import { bounded, setup, tempDir, testImage } from '../helpers.ts'
 
 interface Side { dir: string, node: ClawNode, caps: CapsService, chain: NodeChain, ledger: Ledger }
 interface Ctx { localDir: string, boot: ClawNode, provider: Side & { service: ProviderService, runner: SandboxRunner, settlement: ProviderSettlement }, consumer: Side & { settlement: ConsumerSettlement, lease: ReturnType<typeof createConsumer> } }
@@ -44,7 +44,7 @@ async function side (localDir: string, bootstrap: string[], capabilities: (chain
   return { dir, node, caps, chain, ledger }
 }
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   const localDir = await tempDir('clawnode-chain-')
   ctx.localDir = localDir
   ctx.boot = await createClawNode({ dataDir: await tempDir() })
@@ -79,7 +79,7 @@ s.before(async (ctx) => {
     if ((await c.caps.discover({ kind: 'image', image }, { signal: AbortSignal.timeout(8_000) })).length > 0) break
     await new Promise(resolve => setTimeout(resolve, 250))
   }
-})
+}))
 
 s.after(async (ctx) => {
   await ctx.consumer?.caps.stop(); await ctx.consumer?.node.stop(); await ctx.consumer?.ledger.close(); await ctx.consumer?.chain.close()

@@ -13,14 +13,14 @@ import { getTransactionCount, getTransactionReceipt } from 'viem/actions'
 import type { Address, Hex } from 'viem'
 import { checkOnChain, createAnchorer, createChainClient, createReadClient, openLedger, proveOnChain, usageAnchorAbi } from '../../ledger/index.ts'
 import type { AnchorEvent, ChainWalletClient, Ledger, LedgerBatch } from '../../ledger/index.ts'
-import { bounded, rejectsWith } from '../helpers.ts'
+import { bounded, rejectsWith, setup } from '../helpers.ts'
 import { devAccount, send, startTestChain } from './chain/chain-helpers.ts'
 import type { TestChain } from './chain/chain-helpers.ts'
 import { entry, ledgerPath } from './fixtures.ts'
 import type { Server, Socket } from 'node:net'
 
 let t: TestChain
-test.before(async () => { t = await startTestChain() })
+test.before(setup(async () => { t = await startTestChain() }))
 test.after(async () => { await t?.chain.stop() })
 
 const append = async (ledger: Ledger, from: number, to: number): Promise<void> => {

@@ -12,15 +12,15 @@ import * as assert from 'uvu/assert'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
 import { loadModel } from '../../sandbox/llama/runner.ts'
 import type { LoadedModel } from '../../sandbox/llama/runner.ts'
-import { bounded, rejectsWith, tempDir } from '../helpers.ts'
+import { bounded, rejectsWith, setup, tempDir } from '../helpers.ts'
 
 const s = suite<{ dir: string, model: LoadedModel }>('llama runner', {} as { dir: string, model: LoadedModel })
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   ctx.dir = await tempDir()
   generateModel({ ...PRESETS.tiny!, name: 'tiny', seed: 1, eos: 'never' }, join(ctx.dir, 'tiny.gguf'))
   ctx.model = await loadModel(join(ctx.dir, 'tiny.gguf'), { threads: 1, contextSize: 1024 })
-})
+}))
 
 s.after(async (ctx) => { await ctx.model?.close() })
 

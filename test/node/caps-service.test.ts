@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { capabilityCid, capabilityKey, createCapsService, createClawNode, loadOrCreatePeerKey } from '../../node/index.ts'
 import type { CapsService, ClawNode } from '../../node/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
-import { bounded, tempDir } from '../helpers.ts'
+import { bounded, setup, tempDir } from '../helpers.ts'
 
 // Short-lived records, so the test can watch a stopped provider's records lapse.
 const TTL_MS = 4000
@@ -35,14 +35,14 @@ async function peer (bootstrap: string[], capabilities: Capabilities): Promise<P
   return { node, caps: service }
 }
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   ctx.boot = await createClawNode({ dataDir: await tempDir(), relayServer: true, recordTtlMs: TTL_MS, network: { dhtMode: 'server', addressPolicy: 'loopback' } })
   await ctx.boot.start()
   const bootAddr = ctx.boot.getMultiaddrs().map(String).filter(a => a.includes('/tcp/'))
   ctx.p1 = await peer(bootAddr, caps([IMAGE_X], 5))
   ctx.p2 = await peer(bootAddr, caps([IMAGE_Y], 3))
   ctx.consumer = await peer(bootAddr, caps([], 0))
-})
+}))
 
 s.after(async (ctx) => {
   for (const p of [ctx.p1, ctx.p2, ctx.consumer]) { await p?.caps.stop(); await p?.node.stop() }

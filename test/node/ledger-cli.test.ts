@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert'
 import { createAnchorer, faucet, openDeposit } from '../../ledger/index.ts'
 import type { LedgerBatch, NewLedgerEntry } from '../../ledger/index.ts'
 import { openNodeChain, openNodeLedger } from '../../node/chain.ts'
-import { bounded, cli, tempDir } from '../helpers.ts'
+import { bounded, cli, setup, tempDir } from '../helpers.ts'
 import { entry } from '../ledger/fixtures.ts'
 
 const HOUR = 3_600_000
@@ -39,7 +39,7 @@ const json = async (dir: string, ...args: string[]): Promise<Record<string, any>
 const at = (i: number, kind: 'earned' | 'spent', amount: number, outputTokens: number, ageMs: number): NewLedgerEntry =>
   entry(i, { kind, amount, outputTokens, inputTokens: 2 * outputTokens, timestampMs: Date.now() - ageMs })
 
-test.before(async () => {
+test.before(setup(async () => {
   chainDir = await tempDir('clawnode-ledger-chain-')
   data = await tempDir()
   peerData = await tempDir()
@@ -85,7 +85,7 @@ test.before(async () => {
     // This process started the chain: closing stops it, so each command below starts and stops its own.
     await node.close()
   }
-})
+}))
 
 test.after(() => {
   const pidFile = join(chainDir, 'anvil.pid')

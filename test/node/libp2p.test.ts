@@ -11,7 +11,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { capabilityCid, capabilityKey, createClawNode, peerKeyPath } from '../../node/index.ts'
 import type { ClawNode, NetworkConfig } from '../../node/index.ts'
-import { bounded, tempDir } from '../helpers.ts'
+import { bounded, setup, tempDir } from '../helpers.ts'
 
 interface Ctx { boot: ClawNode, a: ClawNode, b: ClawNode, dirs: string[] }
 const s = suite<Ctx>('libp2p node', {} as Ctx)
@@ -32,13 +32,13 @@ async function waitFor (what: string, ms: number, check: () => boolean): Promise
 
 const tableSize = (n: ClawNode): number => (n.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   ctx.dirs = [await tempDir(), await tempDir(), await tempDir()]
   ctx.boot = await node(ctx.dirs[0] as string, [], true)
   const bootAddr = ctx.boot.getMultiaddrs().map(String).filter(a => a.includes('/tcp/'))
   ctx.a = await node(ctx.dirs[1] as string, bootAddr)
   ctx.b = await node(ctx.dirs[2] as string, bootAddr)
-})
+}))
 
 s.after(async (ctx) => {
   for (const n of [ctx.a, ctx.b, ctx.boot]) await n?.stop()

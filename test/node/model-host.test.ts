@@ -17,7 +17,7 @@ import { createModelHost, fitModels } from '../../node/model-host.ts'
 import { estimateModelMemory } from '../../sandbox/llama/memory.ts'
 import { inspectModelFile } from '../../sandbox/llama/model-file.ts'
 import { ModelCrashedError } from '../../sandbox/llama/runner.ts'
-import { bounded, rejectsWith, tempDir } from '../helpers.ts'
+import { bounded, rejectsWith, setup, tempDir } from '../helpers.ts'
 import type { ModelHostInit } from '../../node/model-host.ts'
 import type { LoadedModel, RegisteredModel } from '../../sandbox/llama/index.ts'
 
@@ -210,13 +210,13 @@ unit.run()
 
 const real = suite<{ dir: string, good: RegisteredModel, other: RegisteredModel }>('model host: real model processes', {} as { dir: string, good: RegisteredModel, other: RegisteredModel })
 
-real.before(async (ctx) => {
+real.before(setup(async (ctx) => {
   ctx.dir = await tempDir()
   generateModel({ ...PRESETS.tiny!, name: 'one', seed: 1, eos: 'never' }, join(ctx.dir, 'one.gguf'))
   generateModel({ ...PRESETS.tiny!, name: 'two', seed: 2, eos: 'never' }, join(ctx.dir, 'two.gguf'))
   ctx.good = { id: 'one', ...await inspectModelFile(join(ctx.dir, 'one.gguf')) }
   ctx.other = { id: 'two', ...await inspectModelFile(join(ctx.dir, 'two.gguf')) }
-})
+}))
 
 const alive = (pid: number | undefined): boolean => {
   try { process.kill(pid ?? 0, 0); return true } catch { return false }

@@ -12,7 +12,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Address } from 'viem'
 import { ANVIL_DEV_PRIVATE_KEY, connectOrStartLocalChain, createReadClient, DEFAULT_DISPUTE_WINDOW_S, loadOrCreateSettlementAccount, signDraw } from '../../ledger/index.ts'
-import { bounded, cli, tempDir } from '../helpers.ts'
+import { bounded, cli, setup, tempDir } from '../helpers.ts'
 
 let chainDir: string
 let consumerData: string
@@ -26,11 +26,11 @@ const json = async (data: string, ...args: string[]): Promise<Record<string, any
   return JSON.parse(r.stdout) as Record<string, any>
 }
 
-test.before(async () => {
+test.before(setup(async () => {
   chainDir = await tempDir('clawnode-wallet-chain-')
   consumerData = await tempDir()
   providerData = await tempDir()
-})
+}))
 
 test.after(() => {
   // Each command stops the anvil it started; end one left by a failed run so that nothing lingers.

@@ -11,7 +11,7 @@ import type { ClawNode } from '../../node/index.ts'
 import { frameStream } from '../../protocol/index.ts'
 import type { FrameStream } from '../../protocol/index.ts'
 import type { Stream } from '@libp2p/interface'
-import { bounded, rejectsWith, tempDir } from '../helpers.ts'
+import { bounded, rejectsWith, setup, tempDir } from '../helpers.ts'
 
 const PROTOCOL = '/clawnode/test/frames/1.0.0'
 const MAX = 8 * 1024 * 1024
@@ -19,7 +19,7 @@ const MAX = 8 * 1024 * 1024
 interface Ctx { a: ClawNode, b: ClawNode, inbound: Array<{ stream: Stream, frames: FrameStream }>, next: () => Promise<{ stream: Stream, frames: FrameStream }> }
 const s = suite<Ctx>('frame stream', {} as Ctx)
 
-s.before(async (ctx) => {
+s.before(setup(async (ctx) => {
   ctx.a = await createClawNode({ dataDir: await tempDir() })
   ctx.b = await createClawNode({ dataDir: await tempDir() })
   await ctx.a.start()
@@ -36,7 +36,7 @@ s.before(async (ctx) => {
     waiting = Promise.withResolvers()
     return await waiting.promise
   }
-})
+}))
 
 s.after(async (ctx) => {
   await ctx.a?.stop()

@@ -12,7 +12,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { allowImage, createSandboxRunner } from '../../sandbox/index.ts'
 import type { JobLimits, JobResult, SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, tempDir, testDocker, testImage } from '../helpers.ts'
+import { bounded, setup, tempDir, testDocker, testImage } from '../helpers.ts'
 
 // One container profile for nearly every case (and one more for the pids case), so the warm pool serves all of them.
 const PROFILE: Partial<JobLimits> = { cpus: 1, memoryMb: 96, pids: 32, tmpMb: 8 }
@@ -47,13 +47,13 @@ async function hostIsFine (ctx: Ctx, containerId: string): Promise<void> {
 function containment (warm: boolean): void {
   const s = suite<Ctx>(`containment (${warm ? 'warm pool' : 'cold start'})`, { runner: undefined as unknown as SandboxRunner, image: '', warm })
 
-  s.before(async (ctx) => {
+  s.before(setup(async (ctx) => {
     ctx.image = testImage()
     const dataDir = await tempDir()
     await allowImage(dataDir, ctx.image)
     ctx.runner = createSandboxRunner({ dataDir, pool: warm ? [{ image: ctx.image, limits: PROFILE, size: 2 }, { image: ctx.image, limits: { ...PROFILE, pids: 4 }, size: 1 }] : [] })
     await ctx.runner.start()
-  })
+  }))
   s.after(async (ctx) => { await ctx.runner?.stop() })
 
   s('no network interface but loopback, and no way out', bounded(60_000, async (ctx) => {

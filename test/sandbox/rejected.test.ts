@@ -8,16 +8,16 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { allowImage, createSandboxRunner, MAX_ENV_BYTES, MAX_STDIN_BYTES } from '../../sandbox/index.ts'
 import type { JobResult, SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, tempDir } from '../helpers.ts'
+import { bounded, setup, tempDir } from '../helpers.ts'
 
 const ALLOWED = 'sha256:' + 'e'.repeat(64)
 let runner: SandboxRunner
 
-test.before(async () => {
+test.before(setup(async () => {
   const dataDir = await tempDir()
   await allowImage(dataDir, ALLOWED)
   runner = createSandboxRunner({ dataDir, socketPath: join(dataDir, 'no-docker.sock') })
-})
+}))
 
 async function rejected (spec: unknown, name: string): Promise<JobResult> {
   const result = await runner.run(spec)

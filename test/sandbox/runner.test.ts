@@ -6,19 +6,19 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { allowImage, createSandboxRunner } from '../../sandbox/index.ts'
 import type { JobResult, SandboxRunner } from '../../sandbox/index.ts'
-import { bounded, tempDir, testDocker, testImage } from '../helpers.ts'
+import { bounded, setup, tempDir, testDocker, testImage } from '../helpers.ts'
 
 let runner: SandboxRunner
 let dataDir: string
 let image: string
 
-test.before(async () => {
+test.before(setup(async () => {
   image = testImage()
   dataDir = await tempDir()
   await allowImage(dataDir, image)
   runner = createSandboxRunner({ dataDir })
   await runner.start()
-})
+}))
 
 test.after(async () => { await runner?.stop() })
 

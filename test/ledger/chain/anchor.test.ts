@@ -9,12 +9,12 @@ import * as assert from 'uvu/assert'
 import { keccak256, toHex } from 'viem'
 import type { Hex } from 'viem'
 import { usageAnchorAbi } from '../../../ledger/chain/index.ts'
-import { bounded } from '../../helpers.ts'
+import { bounded, setup } from '../../helpers.ts'
 import { reverts, send, startTestChain } from './chain-helpers.ts'
 import type { TestChain } from './chain-helpers.ts'
 
 let t: TestChain
-test.before(async () => { t = await startTestChain() })
+test.before(setup(async () => { t = await startTestChain() }))
 test.after(async () => { await t?.chain.stop() })
 
 const anchorCall = (t: TestChain, root: Hex, fromSeq: bigint, toSeq: bigint) =>

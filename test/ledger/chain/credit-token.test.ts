@@ -5,12 +5,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { creditTokenAbi, deployContracts, DEFAULT_FAUCET_CAP, hashDraw, signDraw, usageEscrowAbi, verifyDraw } from '../../../ledger/chain/index.ts'
-import { bounded } from '../../helpers.ts'
+import { bounded, setup } from '../../helpers.ts'
 import { devAccount, reverts, send, startTestChain } from './chain-helpers.ts'
 import type { TestChain } from './chain-helpers.ts'
 
 let t: TestChain
-test.before(async () => { t = await startTestChain() })
+test.before(setup(async () => { t = await startTestChain() }))
 test.after(async () => { await t?.chain.stop() })
 
 test('credits have 3 decimals (a unit is a millicredit) and the faucet mints up to its cap per call', bounded(20_000, async () => {

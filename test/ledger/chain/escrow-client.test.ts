@@ -13,7 +13,7 @@ import {
   openDeposit, parseCredits, readDeposit, refundDeposit, resolveDispute, signDraw, tokenBalance, topUpDeposit
 } from '../../../ledger/chain/index.ts'
 import type { ChainWalletClient, EscrowDomain, EscrowRevertError } from '../../../ledger/chain/index.ts'
-import { bounded, rejectsWith } from '../../helpers.ts'
+import { bounded, rejectsWith, setup } from '../../helpers.ts'
 import { devAccount, startTestChain } from './chain-helpers.ts'
 import type { TestChain } from './chain-helpers.ts'
 
@@ -25,12 +25,12 @@ let consumer: ChainWalletClient
 let provider: ChainWalletClient
 let domain: EscrowDomain
 
-test.before(async () => {
+test.before(setup(async () => {
   t = await startTestChain({ disputeWindowS: WINDOW, feeBps: FEE_BPS, feeRecipient })
   consumer = t.wallet(1)
   provider = t.wallet(2)
   domain = { chainId: t.deployment.chainId, escrow: t.deployment.usageEscrow }
-})
+}))
 test.after(async () => { await t?.chain.stop() })
 
 /** Both signatures over a receipt for `cumulative` of deposit `depositId`. */

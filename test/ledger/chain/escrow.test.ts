@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import type { Address, Hex } from 'viem'
 import { creditTokenAbi, deployContracts, signDraw, usageEscrowAbi } from '../../../ledger/chain/index.ts'
 import type { ChainWalletClient, Deployment, EscrowDomain } from '../../../ledger/chain/index.ts'
-import { bounded } from '../../helpers.ts'
+import { bounded, setup } from '../../helpers.ts'
 import { devAccount, reverts, send, startTestChain } from './chain-helpers.ts'
 import type { TestChain } from './chain-helpers.ts'
 
@@ -19,13 +19,13 @@ let consumer: ChainWalletClient
 let provider: ChainWalletClient
 let stranger: ChainWalletClient
 
-test.before(async () => {
+test.before(setup(async () => {
   t = await startTestChain({ disputeWindowS: WINDOW })
   consumer = t.wallet(1)
   provider = t.wallet(2)
   stranger = t.wallet(3)
   await send(consumer, { address: t.deployment.creditToken, abi: creditTokenAbi, functionName: 'faucet', args: [consumer.account.address, 100_000n] })
-})
+}))
 test.after(async () => { await t?.chain.stop() })
 
 const domainOf = (d: Deployment): EscrowDomain => ({ chainId: d.chainId, escrow: d.usageEscrow })
