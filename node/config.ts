@@ -98,6 +98,10 @@ export interface SettlementConfig {
 export interface GatewayConfig {
   /** A model of this node's own (its id in <data>/models) that answers when the network gives no provider. */
   localFallback?: string
+  /** The most one request may cost, in millicredits (DEFAULT_GATEWAY_MAX_REQUEST_PRICE). */
+  maxRequestPrice?: number
+  /** The most all requests of a UTC day may cost, in millicredits (DEFAULT_GATEWAY_DAILY_BUDGET). */
+  dailyBudget?: number
 }
 
 export interface NodeConfig {
@@ -161,8 +165,14 @@ export function parseConfig (path: string, data: unknown): NodeConfig {
 }
 
 function parseGateway (path: string, value: unknown): GatewayConfig {
-  const g = section(path, 'gateway', value, ['localFallback'])
+  const g = section(path, 'gateway', value, ['localFallback', 'maxRequestPrice', 'dailyBudget'])
   const out: GatewayConfig = {}
+  for (const key of ['maxRequestPrice', 'dailyBudget'] as const) {
+    const v = g[key]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(path, `gateway.${key}`, 'must be a whole number of millicredits (1 credit = 1000)')
+    out[key] = v
+  }
   if (g.localFallback !== undefined) {
     // Whether this node has the model is checked when the gateway starts (LocalFallbackModelError).
     if (typeof g.localFallback !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(g.localFallback)) throw new ConfigError(path, 'gateway.localFallback', 'must be a model id (a file name in <data>/models without .gguf)')

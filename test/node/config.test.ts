@@ -22,11 +22,18 @@ test('the gateway section names a local fallback model; without the section ther
   assert.is(parseConfig('c.json', {}).gateway, undefined)
 })
 
+test('the gateway section bounds spending: the most per request and per day, in millicredits', () => {
+  assert.equal(parseConfig('c.json', { gateway: { maxRequestPrice: 5_000, dailyBudget: 0 } }).gateway, { maxRequestPrice: 5_000, dailyBudget: 0 })
+})
+
 const bad: Array<[unknown, RegExp]> = [
   [{ gateway: { localFallback: '../models/x' } }, /gateway\.localFallback must be a model id/],
   [{ gateway: { localFallback: 7 } }, /gateway\.localFallback must be a model id/],
   [{ gateway: { fallback: 'tiny' } }, /gateway\.fallback is not a known key/],
   [{ gateway: 'tiny' }, /gateway must be an object/],
+  [{ gateway: { maxRequestPrice: -1 } }, /gateway\.maxRequestPrice must be a whole number of millicredits/],
+  [{ gateway: { dailyBudget: '100' } }, /gateway\.dailyBudget must be a whole number of millicredits/],
+  [{ gateway: { dailyBudget: 1.5 } }, /gateway\.dailyBudget must be a whole number of millicredits/],
   [[], /the file must hold a JSON object/],
   [{ wallet: {} }, /wallet is not a known section/],
   [{ sandbox: { runtime: 'kata' } }, /sandbox\.runtime must be "runsc"/],

@@ -45,7 +45,9 @@ export const command: Command = {
     '--serve runs an OpenAI-compatible endpoint on 127.0.0.1 (until Ctrl-C) whose requests are leases;\n' +
     'its API key is printed once and kept in <data>/gateway.token. --local-fallback (or the config\'s\n' +
     'gateway.localFallback) answers from a model in <data>/models when the network has no provider.\n\n' +
-    'Options: --bootstrap <multiaddr>… (else the config\'s), --max-price <millicredits> (default 1000000),\n' +
+    'Options: --bootstrap <multiaddr>… (else the config\'s), --max-price <millicredits> (default 1000000;\n' +
+    '         with --serve the most one request may cost, default the config\'s gateway.maxRequestPrice),\n' +
+    '         --daily-budget <millicredits> (with --serve; default the config\'s gateway.dailyBudget),\n' +
     '         --out <dir> (artifacts; default <data>/leases/<time>), --explain (each provider\'s fate), --json,\n' +
     '         --standalone (use a short-lived node even when `clawnode start` runs with this --data)\n\n' +
     'With a running `clawnode start` on the same --data, the lease goes through it (its network, its\n' +
@@ -248,8 +250,8 @@ async function serveGateway (ctx: CliContext, values: Record<string, unknown>): 
       backend: gatewayBackend(network, { models, model: localFallback }),
       dataDir: ctx.dataDir,
       port,
-      maxRequestPriceMillicredits: whole('max-price', DEFAULT_GATEWAY_MAX_REQUEST_PRICE),
-      dailyBudgetMillicredits: whole('daily-budget', DEFAULT_GATEWAY_DAILY_BUDGET)
+      maxRequestPriceMillicredits: whole('max-price', config.gateway?.maxRequestPrice ?? DEFAULT_GATEWAY_MAX_REQUEST_PRICE),
+      dailyBudgetMillicredits: whole('daily-budget', config.gateway?.dailyBudget ?? DEFAULT_GATEWAY_DAILY_BUDGET)
     })
     if (ctx.json) ctx.stdout(JSON.stringify({ event: 'serving', url: `${gateway.url}/v1`, tokenFile: gatewayTokenPath(ctx.dataDir), peerId: node.peerId.toString(), ...(localFallback === undefined ? {} : { localFallback }) }) + '\n')
     else {

@@ -7,6 +7,7 @@ import { startControlServer } from '../../control.ts'
 import type { ControlServer } from '../../control.ts'
 import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig, runnerInit } from '../../config.ts'
+import type { GatewayConfig } from '../../config.ts'
 import { LEASE_DISCOVERY_WINDOW_MS, STATUS_INTERVAL_MS } from '../../constants.ts'
 import { createConsumer } from '../../consumer-service.ts'
 import { leaseSummary } from '../../lease-summary.ts'
@@ -32,7 +33,8 @@ export const command: Command = {
   usage: 'clawnode start [--bootstrap <multiaddr>]… [--listen <multiaddr>]… [--dht-mode server|client|auto]\n' +
     '                      [--address-policy loopback|test-net|any] [--gateway <port> [--local-fallback <model-id>]] [--json] [--data <dir>]\n\n' +
     '--gateway serves the OpenAI-compatible endpoint on 127.0.0.1:<port> (0: any free port), backed by this node;\n' +
-    '--local-fallback (or the config\'s gateway.localFallback) answers from this node\'s own model when the network has no provider.\n' +
+    '--local-fallback (or the config\'s gateway.localFallback) answers from this node\'s own model when the network has no provider;\n' +
+    'the config\'s gateway.maxRequestPrice and gateway.dailyBudget (millicredits) bound what the gateway spends.\n' +
     'Flags override the config file\'s network section. With --json, events are JSON lines on stdout.',
   async run (ctx, args) {
     const { values } = parseCommandArgs(args, { ...NETWORK_OPTIONS, gateway: { type: 'string' }, 'local-fallback': { type: 'string' } })
@@ -100,7 +102,7 @@ export const command: Command = {
       })
       // The OpenAI-compatible gateway of this node, when asked for: its requests are this node's leases.
       // Behind the network, optionally, one of this node's own models (the local fallback).
-      if (gatewayPort !== undefined) gateway = await startGateway({ backend: gatewayBackend(createNetworkBackend({ consumer, caps: service, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }), { models, model: values['local-fallback'] ?? config.gateway?.localFallback }), dataDir: ctx.dataDir, port: gatewayPort })
+      if (gatewayPort !== undefined) gateway = await startGateway({ backend: gatewayBackend(createNetworkBackend({ consumer, caps: service, discoveryWindowMs: LEASE_DISCOVERY_WINDOW_MS }), { models, model: values['local-fallback'] ?? config.gateway?.localFallback }), dataDir: ctx.dataDir, port: gatewayPort, ...gatewaySpending(config.gateway) })
       const addrs = node.getMultiaddrs().map(String)
       emit('started', { peerId: node.peerId.toString(), addrs, capabilities: caps, keys: service.keys(), ...(gateway === undefined ? {} : { gateway: `${gateway.url}/v1`, gatewayTokenFile: gatewayTokenPath(ctx.dataDir) }), settlement: settlement.chain === undefined ? null : { address: settlement.chain.account.address, chainId: settlement.chain.deployment.chainId, rpcUrl: settlement.chain.rpcUrl, escrow: settlement.chain.deployment.usageEscrow } }, [
         `✓ clawnode provider ${node.peerId.toString()}`,
@@ -145,4 +147,12 @@ function parseLeaseRequest (body: unknown): { spec: unknown, inference?: Inferen
   if (typeof b.artifactsDir !== 'string' || !isAbsolute(b.artifactsDir)) throw new UsageError('the lease request\'s artifactsDir must be an absolute path')
   // (The inference request's fields are checked where its payload is built: encodeInferencePayload.)
   return { spec: b.spec, ...(hasInference ? { inference: b.inference as InferenceRequest } : {}), maxPrice: b.maxPrice, artifactsDir: b.artifactsDir }
+}
+
+/** The config's spending controls for the gateway (its defaults where the config says nothing). */
+function gatewaySpending (config: GatewayConfig = {}): { maxRequestPriceMillicredits?: number, dailyBudgetMillicredits?: number } {
+  return {
+    ...(config.maxRequestPrice === undefined ? {} : { maxRequestPriceMillicredits: config.maxRequestPrice }),
+    ...(config.dailyBudget === undefined ? {} : { dailyBudgetMillicredits: config.dailyBudget })
+  }
 }
