@@ -45,6 +45,8 @@ export interface Batches {
   insert: (b: LedgerBatch) => void
   /** The first batch that does not follow on from the one before or reaches past `headSeq`. */
   check: (b: LedgerBatch, previous: LedgerBatch | undefined, headSeq: number) => ChainFault | undefined
+  /** Recomputes the batch's Merkle root from its entries: a fault when it is not the stored root. */
+  checkRoot: (b: LedgerBatch, options?: AbortOptions) => Promise<ChainFault | undefined>
 }
 
 const COLUMNS = 'idx, from_seq, to_seq, root, created_at_ms, anchor_status, anchor_tx, anchor_block'
@@ -103,8 +105,34 @@ export function createBatches (ldb: LedgerDb): Batches {
       if (b.toSeq < b.fromSeq) return { seq: b.index, problem: 'bad-batch', detail: `it ends (${b.toSeq}) before it starts (${b.fromSeq})` }
       if (b.toSeq > headSeq) return { seq: headSeq + 1, problem: 'truncated', detail: `batch ${b.index} reaches seq ${b.toSeq} but the last entry is ${headSeq}: entries ${headSeq + 1}..${b.toSeq} were removed` }
       return undefined
+    },
+    async checkRoot (b, options = {}) {
+      const leaves = ldb.leaves(b.fromSeq, b.toSeq)
+      // The range check ran first, so a short batch here means rows vanished meanwhile; the chain walk names them.
+      if (leaves.length === 0) return { seq: b.index, problem: 'bad-batch', detail: `its entries ${b.fromSeq}..${b.toSeq} are missing` }
+      const { root } = await batchTreeAsync(leaves, options)
+      if (root === b.root) return undefined
+      const anchored = b.anchorStatus === 'anchored' ? `, anchored in block ${b.anchorBlock ?? '?'} (tx ${b.anchorTxHash ?? '?'})` : ''
+      // The chain itself verified: an entry at or after fromSeq was rewritten and every hash after it recomputed.
+      return { seq: b.index, problem: 'bad-batch', detail: `its entries ${b.fromSeq}..${b.toSeq} hash to the Merkle root ${root}, not to the stored root ${b.root}${anchored}: entries were rewritten, with the chain's hashes recomputed, after the batch was closed` }
     }
   }
+}
+
+/**
+ * The batches whose roots the check on open recomputes: the newest, and those before it while all of
+ * their entries together stay within `budget`. Oldest first.
+ */
+export function recentBatches (list: readonly LedgerBatch[], budget: number): LedgerBatch[] {
+  const out: LedgerBatch[] = []
+  let entries = 0
+  for (let i = list.length - 1; i >= 0; i--) {
+    const b = list[i] as LedgerBatch
+    entries += b.toSeq - b.fromSeq + 1
+    if (out.length > 0 && entries > budget) break
+    out.unshift(b)
+  }
+  return out
 }
 
 function toBatch (source: string, row: unknown[]): LedgerBatch {

@@ -27,6 +27,12 @@ export const MAX_RANGE_ENTRIES = 1_000
 export const MAX_BATCH_ENTRIES = 100_000
 /** Rows read per page while verifying or exporting; the event loop gets a turn between pages. */
 export const LEDGER_PAGE_ROWS = 2_048
+/**
+ * Entries whose batch roots are recomputed when a ledger is opened: the newest batch always, and the
+ * batches before it while their entries fit in this. A full check (`verify()`, `clawnode ledger verify`)
+ * recomputes every root: about 2 s per 100k entries on two cores, too slow for every open.
+ */
+export const LEDGER_OPEN_ROOT_CHECK_ENTRIES = 16_384
 /** Longest line accepted in an export file, bytes (three blobs in base64 plus the metadata). */
 export const MAX_EXPORT_LINE_BYTES = 4 * MAX_ENTRY_BLOB_BYTES + 8 * 1024
 /** SQLite busy timeout: how long a write waits for another connection's lock, ms. */

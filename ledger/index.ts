@@ -6,7 +6,7 @@ export const LEDGER_LAYER = 'ledger'
 
 export { openLedger } from './store.ts'
 export type {
-  Ledger, LedgerTotals, LedgerStats, LedgerVerifyReport, LedgerProgressEvent, LedgerProgressOptions, EntryProof
+  Ledger, LedgerTotals, LedgerStats, LedgerVerifyReport, LedgerProgressEvent, LedgerProgressOptions, LedgerVerifyOptions, EntryProof
 } from './store.ts'
 export { entryHash, validateEntry, chainVerifier, LEDGER_KINDS, ZERO_HASH } from './entry.ts'
 export type { LedgerEntry, NewLedgerEntry, LedgerHead, LedgerKind, ChainFault, ChainVerifier } from './entry.ts'

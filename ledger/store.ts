@@ -10,10 +10,16 @@
  * into one BEGIN IMMEDIATE … COMMIT, so one fsync (sqlite.ts: WAL, synchronous=FULL) acknowledges
  * them all. node:sqlite is synchronous, so a commit holds the event loop for its fsync; appends that
  * arrive meanwhile wait in the queue for the next commit.
+ *
+ * The check on open walks the whole chain and recomputes the Merkle roots of the newest batches
+ * (LEDGER_OPEN_ROOT_CHECK_ENTRIES): the newest root alone already catches an entry rewritten with the
+ * chain's hashes recomputed after it, since every later hash, those of the newest batch included, then
+ * changes. Older roots only add the case where the newer stored roots were rewritten too; recomputing
+ * them all costs about 2 s per 100k entries, so `verify()` does it, not every open.
  */
 import { logger } from '@libp2p/logger'
-import { createBatches } from './batches.ts'
-import { LEDGER_PAGE_ROWS, MAX_ENTRIES_PER_COMMIT, MAX_PENDING_APPENDS, MAX_RANGE_ENTRIES } from './constants.ts'
+import { createBatches, recentBatches } from './batches.ts'
+import { LEDGER_OPEN_ROOT_CHECK_ENTRIES, LEDGER_PAGE_ROWS, MAX_ENTRIES_PER_COMMIT, MAX_PENDING_APPENDS, MAX_RANGE_ENTRIES } from './constants.ts'
 import { chainVerifier, entryHash, validateEntry } from './entry.ts'
 import { LedgerClosedError, LedgerCorruptError, LedgerQueueFullError, LedgerRangeTooLargeError, LedgerWriteError } from './errors.ts'
 import { exportLedger, importLedger } from './export.ts'
@@ -37,9 +43,18 @@ export interface LedgerProgressOptions extends AbortOptions {
   onProgress?: (event: LedgerProgressEvent) => void
 }
 
-/** The result of an integrity check: the whole chain and the batch ranges, or the first fault. */
+export interface LedgerVerifyOptions extends LedgerProgressOptions {
+  /**
+   * Whose Merkle roots are recomputed from their entries: every batch's ('all', the default of
+   * `verify()`), or the newest ones' ('recent', as on open: LEDGER_OPEN_ROOT_CHECK_ENTRIES).
+   */
+  roots?: 'all' | 'recent'
+}
+
+/** The result of an integrity check: the whole chain, the batch ranges and roots, or the first fault. */
 export type LedgerVerifyReport =
-  | { ok: true, entries: number, head: LedgerHead, batches: number, ms: number }
+  /** `rootsChecked`: how many batches had their Merkle roots recomputed (all, or the newest on open). */
+  | { ok: true, entries: number, head: LedgerHead, batches: number, rootsChecked: number, ms: number }
   | { ok: false, entries: number, fault: ChainFault, error: LedgerCorruptError }
 
 export interface LedgerTotals {
@@ -78,8 +93,8 @@ export interface Ledger {
   count: () => number
   /** Sums over entries with sinceMs <= timestampMs < untilMs, of one kind or both. */
   totals: (filter?: { sinceMs?: number, untilMs?: number, kind?: LedgerKind }) => LedgerTotals
-  /** Recomputes every hash and link, and checks the batch ranges. */
-  verify: (options?: LedgerProgressOptions) => Promise<LedgerVerifyReport>
+  /** Recomputes every hash and link, checks the batch ranges and recomputes every batch's Merkle root (`roots: 'recent'`: the newest, as on open). */
+  verify: (options?: LedgerVerifyOptions) => Promise<LedgerVerifyReport>
   /** Writes the whole ledger to `file` (export.ts format), atomically. */
   exportTo: (file: string, options?: LedgerProgressOptions) => Promise<LedgerExportSummary>
   /** Reads an export into this ledger, which must be empty, verifying it; all or nothing. */
@@ -113,9 +128,9 @@ export async function openLedger (path: string, options: LedgerProgressOptions =
   const ldb = openDb(path)
   const batches = createBatches(ldb)
   try {
-    const report = await verifyLedger(ldb, batches, options)
+    const report = await verifyLedger(ldb, batches, { ...options, roots: 'recent' })
     if (!report.ok) throw report.error
-    log('opened %s: %d entries, %d batches, verified in %d ms', path, report.entries, report.batches, Math.round(report.ms))
+    log('opened %s: %d entries, %d batches (%d roots recomputed), verified in %d ms', path, report.entries, report.batches, report.rootsChecked, Math.round(report.ms))
   } catch (err) {
     ldb.db.close()
     throw err
@@ -220,7 +235,7 @@ function createLedger (ldb: LedgerDb, batches: Batches): Ledger {
       const r = sTotals.get({ since: filter.sinceMs ?? 0, until: filter.untilMs ?? Number.MAX_SAFE_INTEGER, kind: filter.kind ?? null }) as unknown as { entries: bigint, amount: bigint, input: bigint, output: bigint }
       return { entries: Number(r.entries), amount: r.amount, inputTokens: r.input, outputTokens: r.output }
     },
-    verify: async (options = {}) => { open(); return await verifyLedger(ldb, batches, options) },
+    verify: async (options = {}) => { open(); return await verifyLedger(ldb, batches, { ...options, roots: options.roots ?? 'all' }) },
     exportTo: async (file, options = {}) => await serially(async (signal) => await exportLedger(ldb, batches, file, { ...options, signal }), options),
     importFrom: async (file, options = {}) => await serially(async (signal) => {
       // Appends wait while the import's transaction is open; they follow the imported entries.
@@ -264,8 +279,8 @@ function createLedger (ldb: LedgerDb, batches: Batches): Ledger {
   }
 }
 
-/** Walks the whole chain page by page (the event loop gets a turn between pages), then the batch ranges. */
-async function verifyLedger (ldb: LedgerDb, batches: Batches, options: LedgerProgressOptions): Promise<LedgerVerifyReport> {
+/** Walks the whole chain page by page (the event loop gets a turn between pages), then the batch ranges, then their roots. */
+async function verifyLedger (ldb: LedgerDb, batches: Batches, options: LedgerVerifyOptions): Promise<LedgerVerifyReport> {
   const started = performance.now()
   const total = ldb.count()
   const verifier = chainVerifier()
@@ -296,7 +311,12 @@ async function verifyLedger (ldb: LedgerDb, batches: Batches, options: LedgerPro
       if (fault !== undefined) return failed(fault)
       previous = b
     }
-    return { ok: true, entries: verifier.head().seq, head: verifier.head(), batches: list.length, ms: performance.now() - started }
+    const roots = options.roots === 'recent' ? recentBatches(list, LEDGER_OPEN_ROOT_CHECK_ENTRIES) : list
+    for (const b of roots) {
+      const fault = await batches.checkRoot(b, options)
+      if (fault !== undefined) return failed(fault)
+    }
+    return { ok: true, entries: verifier.head().seq, head: verifier.head(), batches: list.length, rootsChecked: roots.length, ms: performance.now() - started }
   } catch (err) {
     if (err instanceof LedgerCorruptError) return { ok: false, entries: verifier.head().seq, fault: { seq: err.seq, problem: err.problem, detail: err.message }, error: err }
     throw err

@@ -2,8 +2,11 @@
  * Leases paid through escrow on a real local chain (anvil), between real libp2p nodes on loopback
  * running real gVisor jobs: the consumer opens a deposit once, each receipt draws on it with both
  * settlement accounts' EIP-712 signatures, both ledgers record the lease, the provider's batch is
- * anchored and proved, and the provider's claim pays exactly what the receipts charged. A provider
- * refuses an order that carries no covering deposit, and the consumer sees why.
+ * anchored and proved, and the provider's claim pays exactly what the receipts charged, split between
+ * the provider and the escrow's fee recipient (the suite's escrow takes a 2.5 % fee). The consumer tops
+ * up a deposit before it runs dry; the provider claims early once a deposit is 80 % drawn. A provider
+ * refuses an order that carries no covering deposit (and the consumer sees why), a deposit that expires
+ * too soon, and another peer's settlement binding.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -14,7 +17,9 @@ import {
   openNodeChain
 } from '../../node/index.ts'
 import type { CapsService, ClawNode, ConsumerSettlement, ExplainEntry, NodeChain, ProviderService, ProviderSettlement } from '../../node/index.ts'
-import { createAnchorer, listDeposits, openDeposit, proveOnChain, readChainFile, readDeposit, tokenBalance } from '../../ledger/index.ts'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { chainTime, createAnchorer, faucet, listDeposits, openDeposit, proveOnChain, readChainFile, readDeposit, signDraw, tokenBalance } from '../../ledger/index.ts'
 import type { Ledger } from '../../ledger/index.ts'
 import { createReplayGuard, openOrder, signOrder, signSettlementBinding } from '../../protocol/index.ts'
 import type { Capabilities } from '../../protocol/index.ts'
@@ -29,13 +34,17 @@ const s = suite<Ctx>('settlement', {} as Ctx)
 // 1,000 millicredits per CPU-second: a 10-second, 1-CPU job bids 10,000 (10 credits).
 const PRICES = { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 1000, perGbSecond: 0 }
 const JOB = { version: 1, image: '', argv: ['sh', '-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo paid'], limits: { wallMs: 10_000, cpus: 1 } }
+/** Fifteen times the work (a few hundred millicredits), so that a 2.5 % fee on its price is not rounded away. */
+const HEAVY_JOB = { ...JOB, argv: ['sh', '-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo paid'] }
 const DISPUTE_WINDOW_S = 600
+/** The suite's escrow fee, basis points (the local network's default is 0). */
+const FEE_BPS = 250
 /** What the provider lets its trusted consumer owe beyond its deposit. */
 const TRUSTED_CAP = 15_000
 
 async function side (localDir: string, bootstrap: string[], capabilities: (chain: NodeChain, dir: string) => Promise<Capabilities>, at?: string): Promise<Side> {
   const dir = at ?? await tempDir()
-  const chain = await openNodeChain(dir, { localDir, disputeWindowS: DISPUTE_WINDOW_S })
+  const chain = await openNodeChain(dir, { localDir, disputeWindowS: DISPUTE_WINDOW_S, feeBps: FEE_BPS })
   if (chain === undefined) throw new Error('no chain')
   const node = await createClawNode({ dataDir: dir, network: { bootstrap } })
   await node.start()
@@ -90,10 +99,9 @@ s.after(async (ctx) => {
   await ctx.boot?.stop()
 })
 
-s('leases against a deposit: both ledgers, an anchored batch with proofs, and a claim that pays exactly the receipts', bounded(240_000, async (ctx) => {
+s('leases against a deposit: both ledgers, an anchored batch with proofs, and a claim that pays exactly the receipts, less the fee', bounded(240_000, async (ctx) => {
   const { provider, consumer } = ctx
-  const job = { ...JOB, image: testImage() }
-  const before = await tokenBalance(provider.chain.client, provider.chain.deployment, provider.chain.account.address)
+  const job = { ...HEAVY_JOB, image: testImage() }
   const prices: number[] = []
   for (let i = 0; i < 2; i++) {
     const result = await consumer.lease.lease(job, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
@@ -133,13 +141,113 @@ s('leases against a deposit: both ledgers, an anchored batch with proofs, and a 
   assert.is(pending.claimed, BigInt(total))
   await provider.chain.client.request({ method: 'evm_increaseTime', params: [DISPUTE_WINDOW_S + 1] } as never)
   await provider.chain.client.request({ method: 'evm_mine', params: [] } as never)
+  const { client, deployment } = provider.chain
+  assert.is(deployment.feeBps, FEE_BPS)
+  const balances = async (): Promise<bigint[]> => await Promise.all([consumer.chain.account.address, provider.chain.account.address, deployment.feeRecipient].map(async (a) => await tokenBalance(client, deployment, a)))
+  const before = await balances()
   assert.equal(await provider.settlement.runPeriod(), { claimed: 0, finalized: 1 })
-  const after = await tokenBalance(provider.chain.client, provider.chain.deployment, provider.chain.account.address)
-  // Fee 0 on the local chain: consumer spend = provider earning + fee, to the millicredit.
-  assert.is(after - before, BigInt(total))
-  const settled = await readDeposit(provider.chain.client, provider.chain.deployment, deposits[0]?.id ?? 0n)
+  const after = await balances()
+  // consumer spend = provider earning + fee, to the millicredit: the fee is 2.5 % of the payout, rounded down.
+  const fee = BigInt(total) * BigInt(FEE_BPS) / 10_000n
+  assert.ok(fee > 0n, `a fee is taken from ${total}`)
+  assert.equal(after.map((b, i) => b - (before[i] as bigint)), [0n, BigInt(total) - fee, fee], `charged ${total}`)
+  const settled = await readDeposit(client, deployment, deposits[0]?.id ?? 0n)
   assert.is(settled.paidOut, BigInt(total))
   assert.is(settled.refundable, 50_000n - BigInt(total))
+}))
+
+s('the consumer tops up its deposit before it runs dry: the next lease draws on the same, larger deposit', bounded(120_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  // A book of its own whose deposits hold exactly one bid (10,000): after one lease the rest no longer covers the next bid.
+  const topping = await createConsumerSettlement({ chain: consumer.chain, privateKey: await loadOrCreatePeerKey(consumer.dir), dataDir: await tempDir(), config: { depositAmount: 10_000 } })
+  const lease = createConsumer({ node: consumer.node, privateKey: await loadOrCreatePeerKey(consumer.dir), caps: consumer.caps, settlement: topping, ledger: consumer.ledger })
+  const first = await lease.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
+  const id = first.receipt.draw?.depositId ?? 0n
+  assert.is((await readDeposit(consumer.chain.client, consumer.chain.deployment, id)).amount, 10_000n)
+  const second = await lease.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir() })
+  assert.is(second.receipt.draw?.depositId, id, 'the second lease draws on the same deposit')
+  assert.is(second.receipt.draw?.cumulative, BigInt(first.receipt.price + second.receipt.price))
+  // Topped up by its deposit amount before the second order went out.
+  assert.is((await readDeposit(consumer.chain.client, consumer.chain.deployment, id)).amount, 20_000n)
+  assert.is((await listDeposits(consumer.chain.client, consumer.chain.deployment, { consumer: consumer.chain.account.address })).filter(d => d.provider === provider.chain.account.address && d.amount >= 10_000n && d.amount < 50_000n).length, 1)
+}))
+
+/** An order from `key` to the suite's provider, paying from deposit `depositId` with `binding`. */
+async function paidOrder (ctx: Ctx, key: Awaited<ReturnType<typeof generateKeyPair>>, depositId: bigint, binding: Uint8Array): Promise<Parameters<ProviderSettlement['admit']>[0]> {
+  const { bytes } = await signOrder(key, { provider: ctx.provider.node.peerId, kind: 'container', image: testImage(), limits: { cpus: 1, memoryMb: 64, pids: 64, wallMs: 10_000, outputBytes: 1024, artifactBytes: 0, tmpMb: 8 }, payload: new Uint8Array(), maxPrice: 1_000_000, deadlineMs: Date.now() + 60_000, payment: { depositId, settlement: binding } })
+  return await openOrder(bytes, { self: ctx.provider.node.peerId, guard: createReplayGuard() })
+}
+
+/** A month past both the wall clock and the chain's (which the suite moves forward). */
+const farExpiry = async (ctx: Ctx): Promise<bigint> => {
+  const now = await chainTime(ctx.consumer.chain.client)
+  const wall = BigInt(Math.floor(Date.now() / 1000))
+  return (now > wall ? now : wall) + 86_400n * 30n
+}
+
+s('the provider claims early once co-signed draws reach 80 % of a deposit, not waiting for its period', bounded(60_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  // A settlement of its own with an hour-long period: a claim within this test can only be the early one.
+  const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
+  try {
+    await faucet(consumer.chain.client, consumer.chain.deployment, 10_000n)
+    const { depositId } = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10_000n, expiry: await farExpiry(ctx) })
+    const key = await generateKeyPair('Ed25519')
+    const binding = await signSettlementBinding(key, consumer.chain.account.address)
+    const domain = { chainId: consumer.chain.deployment.chainId, escrow: consumer.chain.deployment.usageEscrow }
+    /** One lease's draw of `price`, countersigned by the consumer's settlement account as its node would. */
+    const lease = async (price: number): Promise<bigint> => {
+      const admission = await settlement.admit(await paidOrder(ctx, key, depositId, binding), 5_000)
+      if (!admission.ok) throw new Error(admission.detail)
+      const draw = await admission.hold.draw(price, true)
+      const signature = await signDraw(consumer.chain.account.account, domain, { depositId, consumer: consumer.chain.account.address, provider: provider.chain.account.address, cumulative: draw.cumulative })
+      await admission.hold.settle(draw, Buffer.from(signature.slice(2), 'hex'))
+      admission.hold.release()
+      return draw.cumulative
+    }
+    const deposit = async (): Promise<Awaited<ReturnType<typeof readDeposit>>> => await readDeposit(consumer.chain.client, consumer.chain.deployment, depositId)
+    // Half drawn: no claim yet.
+    assert.is(await lease(5_000), 5_000n)
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    assert.equal([(await deposit()).status, (await deposit()).claimed], ['idle', 0n])
+    // 80 % drawn: the provider claims the co-signed cumulative amount at once.
+    assert.is(await lease(3_000), 8_000n)
+    let state = await deposit()
+    for (let i = 0; i < 100 && state.status !== 'pending'; i++) {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      state = await deposit()
+    }
+    assert.equal([state.status, state.claimed], ['pending', 8_000n])
+  } finally {
+    await settlement.stop()
+  }
+}))
+
+s('a provider refuses a deposit that expires before the lease could be claimed, and an order with another peer\'s settlement binding', bounded(60_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
+  try {
+    await faucet(consumer.chain.client, consumer.chain.deployment, 20_000n)
+    const key = await generateKeyPair('Ed25519')
+    const binding = await signSettlementBinding(key, consumer.chain.account.address)
+    // Ten minutes left: less than two claim periods (two hours here) and the lease.
+    const soon = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10_000n, expiry: await chainTime(consumer.chain.client) + 600n })
+    const refused = await settlement.admit(await paidOrder(ctx, key, soon.depositId, binding), 10_000)
+    assert.is(refused.ok, false)
+    assert.is((refused as { detail: string }).detail, `deposit #${soon.depositId} expires too soon to be claimed after this lease: extend it (clawnode wallet deposit extend ${soon.depositId})`)
+    // The same deposit, a month long, is taken.
+    const later = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10_000n, expiry: await farExpiry(ctx) })
+    const taken = await settlement.admit(await paidOrder(ctx, key, later.depositId, binding), 10_000)
+    assert.ok(taken.ok, JSON.stringify(taken))
+    if (taken.ok) taken.hold.release()
+    // A binding that another peer signed for the same account, carried in this peer's order.
+    const other = await generateKeyPair('Ed25519')
+    const foreign = await settlement.admit(await paidOrder(ctx, key, later.depositId, await signSettlementBinding(other, consumer.chain.account.address)), 10_000)
+    assert.is(foreign.ok, false)
+    assert.match((foreign as { detail: string }).detail, /^the order's settlement binding does not hold: /)
+  } finally {
+    await settlement.stop()
+  }
 }))
 
 s('a provider refuses an order that no deposit covers, and says why', bounded(120_000, async (ctx) => {
@@ -166,6 +274,39 @@ s('a provider refuses an order that no deposit covers, and says why', bounded(12
   const admission = await provider.settlement.admit(order, 10_000)
   assert.is(admission.ok, false)
   assert.match((admission as { detail: string }).detail, new RegExp(`deposit #${small.depositId} has 10 millicredits left, the bid's maximum is 10000: top up by 9990`))
+}))
+
+s('a consumer whose deposit does not cover the bid sees the provider\'s reason and how much to top up', bounded(120_000, async (ctx) => {
+  const { provider } = ctx
+  // A consumer the provider does not trust (the suite's consumer is trusted for postpaid leases).
+  const other = await side(ctx.localDir, ctx.boot.getMultiaddrs().map(String), async () => ({ clawnodeVersion: '0.1.0', cpuCores: 1, memoryBytes: 2 ** 30, gpus: [], runtimes: [], images: [], models: [], prices: PRICES, maxConcurrentJobs: 0 }))
+  try {
+    await faucet(other.chain.client, other.chain.deployment, 1_000n)
+    const expiry = await farExpiry(ctx)
+    const small = await openDeposit(other.chain.client, other.chain.deployment, { provider: provider.chain.account.address, amount: 10n, expiry })
+    // Its settlement book is stale (restored from an old backup): it believes the deposit holds 50 credits, so it orders on it.
+    await mkdir(join(other.dir, 'settlement'), { recursive: true, mode: 0o700 })
+    await writeFile(join(other.dir, 'settlement', 'consumer.json'), JSON.stringify({ deposits: { [String(small.depositId)]: { provider: provider.chain.account.address, escrow: other.chain.deployment.usageEscrow, chainId: other.chain.deployment.chainId, amount: '50000', expiry: Number(expiry), spent: '0', signed: '0' } } }))
+    const settlement = await createConsumerSettlement({ chain: other.chain, privateKey: await loadOrCreatePeerKey(other.dir), dataDir: other.dir })
+    await other.caps.start()
+    const lease = createConsumer({ node: other.node, privateKey: await loadOrCreatePeerKey(other.dir), caps: other.caps, settlement, ledger: other.ledger })
+    for (let i = 0; i < 60; i++) {
+      if ((await other.caps.discover({ kind: 'image', image: testImage() }, { signal: AbortSignal.timeout(8_000) })).length > 0) break
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    const explain: ExplainEntry[] = []
+    try {
+      await lease.lease({ ...JOB, image: testImage() }, { maxPrice: 1_000_000, artifactsDir: await tempDir(), onExplain: (e) => { explain.push(e) } })
+      assert.unreachable('an order on a deposit too small was served')
+    } catch (err) {
+      assert.is((err as Error).name, 'NoProviderError', (err as Error).message)
+    }
+    const declined = explain.find(e => e.peer === provider.node.peerId.toString())
+    assert.is(declined?.fate, 'declined')
+    assert.is(declined?.detail, `payment-required: deposit #${small.depositId} has 10 millicredits left, the bid's maximum is 10000: top up by 9990 (clawnode wallet deposit topup ${small.depositId})`)
+  } finally {
+    await other.caps.stop(); await other.node.stop(); await other.ledger.close(); await other.chain.close()
+  }
 }))
 
 s('a trusted peer leases postpaid beyond its deposit up to its cap; its node tops up at the period, then the provider claims', bounded(180_000, async (ctx) => {

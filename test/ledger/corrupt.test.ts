@@ -1,11 +1,12 @@
 /**
  * The integrity check on open: an entry edited in the SQLite file, rows moved, a row removed, an entry
- * rewritten with a fresh hash, and a tail cut off below a batch are each found and named by seq and
- * problem; `verify()` reports the same on an open ledger.
+ * rewritten with a fresh hash, a tail cut off below a batch, and batched entries rewritten with every
+ * hash after them recomputed (the batch's Merkle root no longer matches) are each found and named by
+ * seq (or batch) and problem; `verify()` reports the same on an open ledger, and checks every root.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { entryHash, openLedger } from '../../ledger/index.ts'
+import { entryHash, openLedger, LEDGER_OPEN_ROOT_CHECK_ENTRIES } from '../../ledger/index.ts'
 import { bounded } from '../helpers.ts'
 import { entry, ledgerPath, tamper } from './fixtures.ts'
 import type { LedgerCorruptError, LedgerProblem } from '../../ledger/index.ts'
@@ -91,6 +92,76 @@ test('entries cut off below a batch are reported as truncated', bounded(10_000, 
   const path = await filled(N)
   tamper(path, `DELETE FROM entries WHERE seq > ${N - 3}`)
   assert.match((await refusedOnOpen(path, N - 2, 'truncated')).message, `entries ${N - 2}..${N} were removed`)
+}))
+
+/** Rewrites entries fromSeq..N of a closed ledger as a forger would: new amounts, every hash and link after them recomputed. */
+const rewriteTail = async (path: string, fromSeq: number): Promise<void> => {
+  const ledger = await openLedger(path)
+  let prev = ledger.get(fromSeq - 1)?.hash ?? new Uint8Array(32)
+  await ledger.close()
+  for (let seq = fromSeq; seq <= N; seq++) {
+    const forged = entry(seq, { amount: 1 })
+    const hash = entryHash(seq, prev, forged)
+    tamper(path, 'UPDATE entries SET amount = 1, prev_hash = ?, hash = ? WHERE seq = ?', prev, hash, seq)
+    prev = hash
+  }
+}
+
+test('tail entries of a batched ledger rewritten with recomputed hashes: the batch root no longer matches on open', bounded(10_000, async () => {
+  const path = await filled(10)
+  const ledger = await openLedger(path)
+  await ledger.closeBatch()
+  await ledger.close()
+  await rewriteTail(path, N - 2)
+  const err = await refusedOnOpen(path, 2, 'bad-batch')
+  assert.match(err.message, /corrupt at batch 2 \(bad-batch\): its entries 11\.\.20 hash to the Merkle root 0x[0-9a-f]{64}, not to the stored root 0x[0-9a-f]{64}/)
+  assert.match(err.message, /rewritten, with the chain's hashes recomputed/)
+  // The last entry alone, and a rewrite inside the first batch (which changes every later hash), are found too.
+  const last = await filled(N)
+  await rewriteTail(last, N)
+  await refusedOnOpen(last, 1, 'bad-batch')
+  const early = await filled(10)
+  const reopened = await openLedger(early)
+  await reopened.closeBatch()
+  await reopened.close()
+  await rewriteTail(early, 4)
+  await refusedOnOpen(early, 1, 'bad-batch')
+}))
+
+test('an anchored batch whose entries were rewritten names its anchor', bounded(10_000, async () => {
+  const path = await filled(N)
+  const ledger = await openLedger(path)
+  ledger.markAnchored(1, { txHash: `0x${'ab'.repeat(32)}`, block: 42 })
+  await ledger.close()
+  await rewriteTail(path, 7)
+  assert.match((await refusedOnOpen(path, 1, 'bad-batch')).message, new RegExp(`anchored in block 42 \\(tx 0x${'ab'.repeat(32)}\\)`))
+}))
+
+test('on open only the newest batches\' roots are recomputed; verify() recomputes them all', bounded(60_000, async () => {
+  // Batch 1 (1,000 entries) lies beyond LEDGER_OPEN_ROOT_CHECK_ENTRIES behind the newest batch.
+  const path = await ledgerPath()
+  const ledger = await openLedger(path)
+  const total = 1_000 + LEDGER_OPEN_ROOT_CHECK_ENTRIES
+  for (let i = 0; i < total; i += 4_000) await ledger.appendMany(Array.from({ length: Math.min(4_000, total - i) }, (_, k) => entry(i + k + 1)))
+  await ledger.closeBatch(1_000)
+  await ledger.closeBatch()
+  const full = await ledger.verify()
+  assert.ok(full.ok && full.rootsChecked === 2, JSON.stringify(full))
+  await ledger.close()
+  // Only a forger who also rewrote the newer stored roots gets past the open: here, a stored root edited alone.
+  tamper(path, 'UPDATE batches SET root = ? WHERE idx = 1', new Uint8Array(32).fill(7))
+  const opened = await openLedger(path)
+  try {
+    const recent = await opened.verify({ roots: 'recent' })
+    assert.ok(recent.ok && recent.rootsChecked === 1, JSON.stringify(recent))
+    const report = await opened.verify()
+    assert.is(report.ok, false)
+    if (report.ok) return
+    assert.equal([report.fault.problem, report.fault.seq], ['bad-batch', 1])
+    assert.match(report.error.message, /not to the stored root 0x(07){32}/)
+  } finally {
+    await opened.close()
+  }
 }))
 
 test('a value of the wrong type in a row is reported as malformed', bounded(10_000, async () => {

@@ -2,15 +2,17 @@
  * `clawnode ledger` as a real process on the node's real ledgers and the embedded local chain (its own
  * chain folder): entries, a batch anchored with its transaction and block, earned and spent, tokens
  * contributed and saved per day / week / month, locked, available and claimable credits from real
- * escrow deposits; verify of an anchored and of an unbatched entry; and the ledger part alone when the
- * chain does not answer or is off. Every command starts and stops its own anvil; none is left behind.
+ * escrow deposits; the escrow's fee and net earned on a chain that takes one; verify of an anchored and
+ * of an unbatched entry, and the full check of both ledgers; and the ledger part alone when the chain
+ * does not answer or is off. Every command starts and stops its own anvil; none is left behind.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { cp, mkdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createAnchorer, faucet, openDeposit } from '../../ledger/index.ts'
+import { createAnchorer, entryHash, faucet, openDeposit } from '../../ledger/index.ts'
 import type { LedgerBatch, NewLedgerEntry } from '../../ledger/index.ts'
 import { openNodeChain, openNodeLedger } from '../../node/chain.ts'
 import { bounded, cli, setup, tempDir } from '../helpers.ts'
@@ -26,6 +28,8 @@ let data: string
 let peerData: string
 let batch: LedgerBatch
 let depositToPeer: bigint
+/** The chain folder of the test with an escrow fee. */
+let feeChainDir: string | undefined
 
 const ledgerCli = async (dir: string, ...args: string[]) =>
   await cli(['ledger', ...args, '--data', dir], { env: { CLAWNODE_CHAIN_DIR: chainDir, DEBUG: '' }, timeoutMs: 60_000 })
@@ -88,11 +92,13 @@ test.before(setup(async () => {
 }))
 
 test.after(() => {
-  const pidFile = join(chainDir, 'anvil.pid')
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim())
-    try { process.kill(pid, 'SIGTERM') } catch {}
-    throw new Error(`an anvil (pid ${pid}) was left running`)
+  for (const dir of [chainDir, feeChainDir]) {
+    const pidFile = join(dir ?? chainDir, 'anvil.pid')
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim())
+      try { process.kill(pid, 'SIGTERM') } catch {}
+      throw new Error(`an anvil (pid ${pid}) was left running`)
+    }
   }
 })
 
@@ -110,7 +116,7 @@ function assertLedgerPart (out: Record<string, any>): void {
   assert.equal(out.usage.all, { since: null, tokensContributed: '1050', tokensSaved: '1321', earned: '11.75', spent: '5.234' })
   const sinceAgo = (iso: string): number => Date.now() - Date.parse(iso)
   assert.ok(Math.abs(sinceAgo(out.usage.week.since) - 7 * DAY) < 60_000)
-  assert.equal([out.balances.earned, out.balances.spent, out.balances.net], ['11.75', '5.234', '6.516'])
+  assert.equal([out.balances.earned, out.balances.spent], ['11.75', '5.234'])
 }
 
 test('ledger --json: entries, the anchored batch, usage per window, and earned, spent, locked, available, claimable', bounded(60_000, async () => {
@@ -119,7 +125,7 @@ test('ledger --json: entries, the anchored batch, usage per window, and earned, 
   assert.equal([batch.fromSeq, batch.toSeq, batch.anchorStatus], [1, 4, 'anchored'])
   assert.match(String(batch.anchorTxHash), /^0x[0-9a-f]{64}$/)
   assert.ok(Number(batch.anchorBlock) > 0)
-  assert.equal(out.balances, { earned: '11.75', spent: '5.234', net: '6.516', locked: '25', lockedFrom: 'chain', openDeposits: 1, available: '75', claimable: '3.5' })
+  assert.equal(out.balances, { earned: '11.75', fee: '0', feeBps: 0, earnedNet: '11.75', spent: '5.234', net: '6.516', locked: '25', lockedFrom: 'chain', openDeposits: 1, available: '75', claimable: '3.5' })
   assert.equal([out.chain.mode, out.chain.reachable, out.chain.reason, out.chain.chainId], ['local', true, null, 31337])
   assert.match(out.chain.address, /^0x[0-9a-fA-F]{40}$/)
   assert.equal(out.notes, [])
@@ -135,7 +141,9 @@ test('ledger prints the balances and the usage table for people', bounded(60_000
   assert.match(r.stdout, /^ +day +week +month +all$/m)
   assert.match(r.stdout, /^ {2}tokens contributed +150 +350 +650 +1050$/m)
   assert.match(r.stdout, /^ {2}tokens saved +321 +321 +1321 +1321$/m)
-  assert.match(r.stdout, /^ {2}credits earned +1\.75 +3\.75 +6\.75 +11\.75$/m)
+  assert.match(r.stdout, /^ {2}credits earned \(gross\) +1\.75 +3\.75 +6\.75 +11\.75$/m)
+  assert.match(r.stdout, /^ {2}earned +11\.75 {2}gross: what the receipts of the leases served charged/m)
+  assert.match(r.stdout, /^ {2}earned net +11\.75 {2}earned − fee/m)
   const help = await ledgerCli(data, '--help')
   assert.match(help.stdout, /tokens saved +output tokens of the consumer ledger/)
 }))
@@ -151,6 +159,55 @@ test('ledger verify proves an anchored entry; an unbatched one exits 1 and says 
   assert.is((await ledgerCli(data, 'verify', 'x')).code, 2)
 }))
 
+test('with an escrow fee, earned is gross and the fee and net earned are shown: 2.5 % of 11.75 credits', bounded(90_000, async () => {
+  // The same ledgers against a chain of their own whose escrow takes 250 basis points.
+  const copy = await tempDir()
+  await cp(data, copy, { recursive: true })
+  await rm(join(copy, 'settlement'), { recursive: true })
+  feeChainDir = await tempDir('clawnode-ledger-fee-chain-')
+  await writeFile(join(copy, 'config.json'), JSON.stringify({ chain: { localDir: feeChainDir, feeBps: 250 } }))
+  const out = await json(copy)
+  assertLedgerPart(out)
+  // 11,750 millicredits × 2.5 % = 293.75, rounded down as the escrow rounds.
+  assert.equal(out.balances, { earned: '11.75', fee: '0.293', feeBps: 250, earnedNet: '11.457', spent: '5.234', net: '6.223', locked: '0', lockedFrom: 'chain', openDeposits: 0, available: '0', claimable: '0' })
+  const human = await ledgerCli(copy)
+  assert.is(human.code, 0, human.stderr)
+  assert.match(human.stdout, /^ {2}fee +0\.293 {2}the escrow's 2\.5 % fee on payouts/m)
+  assert.match(human.stdout, /^ {2}earned net +11\.457 {2}earned − fee: what the escrow pays this node$/m)
+  assert.match(human.stdout, /^ {2}net +6\.223 {2}earned net − spent$/m)
+}))
+
+test('ledger verify without a seq checks both ledgers in full; batched entries rewritten with recomputed hashes fail it', bounded(30_000, async () => {
+  const ok = await json(data, 'verify')
+  assert.is(ok.ok, true)
+  assert.equal(ok.ledgers.map((l: Record<string, unknown>) => [l.role, l.ok, l.entries, l.batches, l.rootsChecked]), [['provider', true, 5, 1, 1], ['consumer', true, 2, 0, 0]])
+  const human = await ledgerCli(data, 'verify')
+  assert.is(human.code, 0, human.stderr)
+  assert.match(human.stdout, /^✓ provider ledger \(.*provider\.db\): 5 entries, every hash and link, and the Merkle roots of all 1 batches recomputed/m)
+  // Entries 3..5 of the provider ledger rewritten, every hash after them recomputed: the anchored batch's root no longer matches.
+  const copy = await tempDir()
+  await cp(data, copy, { recursive: true })
+  const file = join(copy, 'ledger', 'provider.db')
+  const db = new DatabaseSync(file)
+  try {
+    let prev = (db.prepare('SELECT hash FROM entries WHERE seq = 2').get() as { hash: Uint8Array }).hash
+    for (const seq of [3, 4, 5]) {
+      const row = db.prepare('SELECT * FROM entries WHERE seq = ?').get(seq) as Record<string, any>
+      const forged: NewLedgerEntry = { kind: row.kind, orderId: row.order_id, counterparty: row.counterparty, amount: 1, inputTokens: row.input_tokens, outputTokens: row.output_tokens, timestampMs: row.timestamp_ms, receipt: row.receipt, providerSignature: row.provider_signature, countersignature: row.countersignature }
+      const hash = entryHash(seq, prev, forged)
+      db.prepare('UPDATE entries SET amount = 1, prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, seq)
+      prev = hash
+    }
+  } finally {
+    db.close()
+  }
+  const bad = await ledgerCli(copy, 'verify')
+  assert.is(bad.code, 1, bad.stderr + bad.stdout)
+  assert.match(bad.stdout, /^✗ provider ledger .*corrupt at batch 1 \(bad-batch\): its entries 1\.\.4 hash to the Merkle root 0x[0-9a-f]{64}, not to the stored root/m)
+  assert.match(bad.stdout, /anchored in block \d+/)
+  assert.match(bad.stdout, /^✓ consumer ledger/m)
+}))
+
 test('a chain that does not answer: the ledger part, locked from the settlement book, the rest null with the reason', bounded(30_000, async () => {
   const copy = await tempDir()
   await cp(data, copy, { recursive: true })
@@ -160,7 +217,8 @@ test('a chain that does not answer: the ledger part, locked from the settlement 
   const out = await json(copy)
   assert.ok(Date.now() - started < 15_000, 'the chain part gives up in bounded time')
   assertLedgerPart(out)
-  assert.equal(out.balances, { earned: '11.75', spent: '5.234', net: '6.516', locked: '21', lockedFrom: 'book', openDeposits: 1, available: null, claimable: null })
+  assert.equal(out.balances, { earned: '11.75', fee: null, feeBps: null, earnedNet: null, spent: '5.234', net: '6.516', locked: '21', lockedFrom: 'book', openDeposits: 1, available: null, claimable: null })
+  assert.ok(out.notes.includes('The escrow\'s fee is not known while the chain does not answer: earned and net are before it.'), out.notes.join('\n'))
   assert.equal([out.chain.mode, out.chain.reachable, out.chain.address, out.chain.chainId], ['rpc', false, null, null])
   assert.match(out.chain.reason, /http:\/\/127\.0\.0\.1:1 does not answer/)
   const human = await ledgerCli(copy)
@@ -175,7 +233,7 @@ test('chain mode off: the ledger part alone, the chain part null and why', bound
   await writeFile(join(copy, 'config.json'), JSON.stringify({ chain: { mode: 'off' } }))
   const out = await json(copy)
   assertLedgerPart(out)
-  assert.equal(out.balances, { earned: '11.75', spent: '5.234', net: '6.516', locked: null, lockedFrom: null, openDeposits: null, available: null, claimable: null })
+  assert.equal(out.balances, { earned: '11.75', fee: null, feeBps: null, earnedNet: null, spent: '5.234', net: '6.516', locked: null, lockedFrom: null, openDeposits: null, available: null, claimable: null })
   assert.equal([out.chain.mode, out.chain.reachable], ['off', false])
   assert.match(out.chain.reason, /chain\.mode is "off"/)
   const verify = await ledgerCli(copy, 'verify', '3')

@@ -2,7 +2,8 @@
  * `clawnode ledger`: what the node's two ledgers hold (the last entries, the Merkle batches with their
  * anchors), its balances (earned, spent, locked in escrow, available, claimable) and the tokens it
  * contributed and saved over the last day, week and month; `clawnode ledger verify <seq>`: an entry
- * of the provider ledger proved against the root its node anchored on chain.
+ * of the provider ledger proved against the root its node anchored on chain; `clawnode ledger verify`:
+ * both ledgers checked in full (ledger-check.ts).
  */
 import { existsSync } from 'node:fs'
 import {
@@ -17,6 +18,7 @@ import { ensureDataDir } from '../../data-dir.ts'
 import { parseCommandArgs } from '../context.ts'
 import type { CliContext } from '../context.ts'
 import { readSettlementBook, settlementBookPath } from '../../settlement-shared.ts'
+import { checkLedgers } from '../ledger-check.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import type { Command } from '../main.ts'
 
@@ -37,9 +39,13 @@ const WINDOW_NAMES = Object.keys(WINDOWS) as WindowName[]
 const USAGE = [
   'clawnode ledger [show] [--limit N]   balances, usage by day / week / month, and the last N entries (20) and batches with their anchors',
   '       clawnode ledger verify <seq>         prove entry <seq> of the provider ledger against the root anchored on chain',
+  '       clawnode ledger verify               check both ledgers in full: every hash and link, and every batch\'s Merkle root',
+  '                                            (opening a ledger recomputes only the newest batches\' roots)',
   '',
   'Balances, in credits:',
-  '  earned      the amounts of the provider ledger (leases this node served)',
+  '  earned      gross: the amounts of the provider ledger (what the receipts of the leases this node served charged)',
+  '  fee         the escrow\'s fee on payouts (its feeBps of what is paid out, rounded down per payout: at most this)',
+  '  earned net  earned − fee: what the escrow pays this node for those leases',
   '  spent       the amounts of the consumer ledger (leases this node bought)',
   '  locked      credits this node holds in open escrow deposits as a consumer (read from the chain; when it does',
   '              not answer, the settlement book\'s deposits less what was spent on them)',
@@ -129,6 +135,8 @@ interface ChainView {
   openDeposits: number | null
   available: bigint | null
   claimable: bigint | null
+  /** The escrow's fee on payouts, basis points. */
+  feeBps: number | null
 }
 
 type BookDeposit = Record<string, unknown>
@@ -173,7 +181,7 @@ async function readDeposits (chain: NodeChain, ids: string[], signal: AbortSigna
 /** Balances from the chain: the settlement account's credits, what its consumer deposits lock and what its provider draws can claim. */
 async function chainView (ctx: CliContext, config: ChainConfig, notes: string[]): Promise<ChainView> {
   const mode = config.mode ?? 'local'
-  const none = { mode, reachable: false, address: null, chainId: null, locked: null, lockedFrom: null, openDeposits: null, available: null, claimable: null }
+  const none = { mode, reachable: false, address: null, chainId: null, locked: null, lockedFrom: null, openDeposits: null, available: null, claimable: null, feeBps: null }
   if (mode === 'off') return { ...none, reason: 'chain.mode is "off" in config.json: nothing is anchored or settled' }
   const consumer = await readBook(settlementBookPath(ctx.dataDir, 'consumer'), notes)
   const provider = await readBook(settlementBookPath(ctx.dataDir, 'provider'), notes)
@@ -206,7 +214,7 @@ async function chainView (ctx: CliContext, config: ChainConfig, notes: string[])
       if (s === undefined || s.status === 'closed' || s.provider.toLowerCase() !== me) continue
       claimable += atLeastZero(units((d.cosigned as BookDeposit).cumulative) - s.settled)
     }
-    return { mode, reachable: true, reason: null, address: c.account.address, chainId: c.deployment.chainId, locked, lockedFrom: 'chain', openDeposits, available, claimable }
+    return { mode, reachable: true, reason: null, address: c.account.address, chainId: c.deployment.chainId, locked, lockedFrom: 'chain', openDeposits, available, claimable, feeBps: c.deployment.feeBps }
   } catch (err) {
     ctx.signal.throwIfAborted()
     const reason = signal.aborted ? `the chain did not answer within ${LEDGER_CHAIN_TIMEOUT_MS / 1000} s` : firstLine(err)
@@ -260,6 +268,10 @@ async function show (ctx: CliContext, limit: number): Promise<number> {
   const chain = await chainView(ctx, config.chain, notes)
   const earned = provider.windows.all.amount
   const spent = consumer.windows.all.amount
+  // The ledger keeps what the receipts charged; the escrow pays the provider that less its fee.
+  const fee = chain.feeBps === null ? null : earned * BigInt(chain.feeBps) / 10_000n
+  const earnedNet = fee === null ? null : earned - fee
+  if (fee === null && chain.mode !== 'off') notes.push('The escrow\'s fee is not known while the chain does not answer: earned and net are before it.')
   const usage = Object.fromEntries(WINDOW_NAMES.map(w => [w, {
     since: w === 'all' ? null : new Date(nowMs - WINDOWS[w]).toISOString(),
     tokensContributed: String(provider.windows[w].outputTokens),
@@ -269,8 +281,11 @@ async function show (ctx: CliContext, limit: number): Promise<number> {
   }])) as Record<WindowName, { since: string | null, tokensContributed: string, tokensSaved: string, earned: string, spent: string }>
   const balances = {
     earned: formatCredits(earned),
+    fee: credits(fee),
+    feeBps: chain.feeBps,
+    earnedNet: credits(earnedNet),
     spent: formatCredits(spent),
-    net: formatCredits(earned - spent),
+    net: formatCredits((earnedNet ?? earned) - spent),
     locked: credits(chain.locked),
     lockedFrom: chain.lockedFrom,
     openDeposits: chain.openDeposits,
@@ -278,7 +293,7 @@ async function show (ctx: CliContext, limit: number): Promise<number> {
     claimable: credits(chain.claimable)
   }
   if (ctx.json) {
-    const { locked: _l, lockedFrom: _f, openDeposits: _o, available: _a, claimable: _c, ...chainJson } = chain
+    const { locked: _l, lockedFrom: _f, openDeposits: _o, available: _a, claimable: _c, feeBps: _b, ...chainJson } = chain
     ctx.stdout(JSON.stringify({ provider: provider.view, consumer: consumer.view, balances, usage, chain: chainJson, notes }, null, 2) + '\n')
     return EXIT.ok
   }
@@ -295,9 +310,11 @@ async function show (ctx: CliContext, limit: number): Promise<number> {
     '',
     'balances (credits)',
     ...table([
-      ['earned', balances.earned, 'served, as the provider ledger records'],
+      ['earned', balances.earned, 'gross: what the receipts of the leases served charged (the provider ledger)'],
+      ['fee', dash(balances.fee), chain.feeBps === null ? '' : `the escrow's ${chain.feeBps / 100} % fee on payouts (at most)`],
+      ['earned net', dash(balances.earnedNet), chain.feeBps === null ? '' : 'earned − fee: what the escrow pays this node'],
       ['spent', balances.spent, 'bought, as the consumer ledger records'],
-      ['net', balances.net, 'earned − spent'],
+      ['net', balances.net, earnedNet === null ? 'earned − spent (before the escrow\'s fee)' : 'earned net − spent'],
       ['locked', dash(balances.locked), lockedWhere],
       ['available', dash(balances.available), chain.reachable ? 'in the settlement account' : ''],
       ['claimable', dash(balances.claimable), chain.reachable ? 'co-signed draws not yet paid to this node' : '']
@@ -309,7 +326,7 @@ async function show (ctx: CliContext, limit: number): Promise<number> {
       ['', ...WINDOW_NAMES],
       ['tokens contributed', ...WINDOW_NAMES.map(w => usage[w].tokensContributed)],
       ['tokens saved', ...WINDOW_NAMES.map(w => usage[w].tokensSaved)],
-      ['credits earned', ...WINDOW_NAMES.map(w => usage[w].earned)],
+      ['credits earned (gross)', ...WINDOW_NAMES.map(w => usage[w].earned)],
       ['credits spent', ...WINDOW_NAMES.map(w => usage[w].spent)]
     ]),
     ...notes.map(n => `! ${n}`),
@@ -364,7 +381,7 @@ export const command: Command = {
     await ensureDataDir(ctx.dataDir)
     const [sub, seq, extra] = positionals
     if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`, USAGE)
-    if (sub === 'verify') return await verify(ctx, seq)
+    if (sub === 'verify') return seq === undefined ? await checkLedgers(ctx) : await verify(ctx, seq)
     if (sub !== undefined && sub !== 'show') throw new UsageError(`Unknown ledger subcommand "${sub}"`, 'The subcommands are show (the default) and verify <seq>; run `clawnode ledger --help`.')
     const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit)
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_RANGE_ENTRIES) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_RANGE_ENTRIES}`)
