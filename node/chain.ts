@@ -2,7 +2,8 @@
  * The node's chain: where its ledger anchors and its leases settle. By default the embedded local
  * chain (anvil, one per machine, shared by its nodes through a folder), with the contracts deployed on
  * first start; or any EVM chain from config (RPC URL, chain id, contract addresses), with the same code.
- * The node signs locally with its settlement account (<data>/keys/settlement.key).
+ * The node signs locally with its settlement account: <data>/keys/settlement.key, or the key file or
+ * environment variable chain.key names (node/chain-key.ts).
  */
 import { homedir } from 'node:os'
 import { mkdir } from 'node:fs/promises'
@@ -16,6 +17,7 @@ import {
   ANVIL_DEV_PRIVATE_KEY, chainFor, connectOrStartLocalChain, createChainClient, creditTokenAbi, ensureDeployed, fundLocalGas, loadOrCreateSettlementAccount, openLedger, probeChainId, usageEscrowAbi
 } from '../ledger/index.ts'
 import type { ChainWalletClient, Deployment, Ledger, LedgerProgressOptions, LocalChain, SettlementAccount } from '../ledger/index.ts'
+import { loadChainKeyAccount } from './chain-key.ts'
 import type { ChainConfig } from './config.ts'
 
 const log = logger('clawnode:chain')
@@ -37,7 +39,7 @@ export interface NodeChain {
 export class ChainConfigError extends ClawnodeError {
   static override name = 'ChainConfigError'
   constructor (problem: string) {
-    super(`The chain section of the config ${problem}`, { hint: 'A remote chain needs chain.rpcUrl, chain.chainId and chain.contracts { creditToken, usageAnchor, usageEscrow }; or leave the chain section out to use the embedded local chain.' })
+    super(`The chain section of the config ${problem}`, { hint: 'A remote chain needs chain.rpcUrl, chain.chainId and chain.contracts { creditToken, usageAnchor, usageEscrow }, and chain.key names the funded account that signs (a 0600 key file or { "env": "NAME" }); or leave the chain section out to use the embedded local chain.' })
   }
 }
 
@@ -72,11 +74,16 @@ export async function openNodeLedger (dataDir: string, which: 'provider' | 'cons
   return await openLedger(path, options)
 }
 
+/** The account the node signs with: the key chain.key names, else <data>/keys/settlement.key (made on first use). */
+export async function openSettlementAccount (dataDir: string, config: ChainConfig = {}): Promise<SettlementAccount> {
+  return config.key === undefined ? await loadOrCreateSettlementAccount(dataDir) : await loadChainKeyAccount(dataDir, config.key)
+}
+
 /** The node's chain as configured; undefined when chain.mode is "off". */
 export async function openNodeChain (dataDir: string, config: ChainConfig = {}, options: AbortOptions = {}): Promise<NodeChain | undefined> {
   const mode = config.mode ?? 'local'
   if (mode === 'off') return undefined
-  const account = await loadOrCreateSettlementAccount(dataDir)
+  const account = await openSettlementAccount(dataDir, config)
   if (mode === 'rpc') return await openRemoteChain(account, config, options)
   const dir = localChainDir(config)
   const current = { chain: await connectOrStartLocalChain(dir, {}, options) }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClawnodeError } from '../protocol/index.ts'
-import { DEFAULT_LIMITS, MAX_POOL_SIZE } from '../sandbox/index.ts'
+import { DEFAULT_LIMITS, MAX_MODEL_THREADS, MAX_POOL_SIZE } from '../sandbox/index.ts'
 import type { JobLimits, PoolProfileInit, SandboxRunnerInit } from '../sandbox/index.ts'
 
 export class ConfigError extends ClawnodeError {
@@ -61,6 +61,11 @@ export interface ProviderConfig {
    * are closed, least recently used first, to make room; a model larger than this is not offered.
    */
   modelMemoryMb?: number
+  /**
+   * Inference threads of each model process (default: one less than the CPU cores, at least one: on
+   * 2 vCPUs one thread was measured fastest, llama.cpp's default of four ~100× slower).
+   */
+  modelThreads?: number
 }
 
 /** Where the node anchors its ledger and settles leases (node/chain.ts). */
@@ -74,11 +79,19 @@ export interface ChainConfig {
   contracts?: { creditToken: `0x${string}`, usageAnchor: `0x${string}`, usageEscrow: `0x${string}` }
   /** Blocks to wait on a remote chain (default 2; 1 locally). */
   confirmations?: number
+  /**
+   * Where the settlement key that signs locally is (default <data>/keys/settlement.key): a key file
+   * (0x-hex, mode 0600; relative to the data dir) or an environment variable; never the key itself.
+   */
+  key?: ChainKeySource
   /** The local chain's escrow fee in basis points when it is first deployed (default 0). */
   feeBps?: number
   /** The local chain's dispute window in seconds when it is first deployed (default 600). */
   disputeWindowS?: number
 }
+
+/** A `chain.key`: `"path"` or `{ "file": "path" }`, or `{ "env": "NAME" }`. */
+export type ChainKeySource = { file: string } | { env: string }
 
 /** How leases are paid for (node/settlement.ts). */
 export interface SettlementConfig {
@@ -190,7 +203,7 @@ function section (path: string, name: string, value: unknown, keys: string[]): R
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 function parseChain (path: string, value: unknown): ChainConfig {
-  const c = section(path, 'chain', value, ['mode', 'localDir', 'rpcUrl', 'chainId', 'contracts', 'confirmations', 'feeBps', 'disputeWindowS'])
+  const c = section(path, 'chain', value, ['mode', 'localDir', 'rpcUrl', 'chainId', 'contracts', 'confirmations', 'key', 'feeBps', 'disputeWindowS'])
   const out: ChainConfig = {}
   if (c.mode !== undefined) {
     if (c.mode !== 'local' && c.mode !== 'rpc' && c.mode !== 'off') throw new ConfigError(path, 'chain.mode', 'must be "local", "rpc" or "off"')
@@ -213,10 +226,29 @@ function parseChain (path: string, value: unknown): ChainConfig {
     out.contracts = k as NonNullable<ChainConfig['contracts']>
   }
   if (c.confirmations !== undefined) out.confirmations = Math.max(1, positiveInt(path, 'chain.confirmations', c.confirmations, 64))
+  if (c.key !== undefined) out.key = parseChainKey(path, c.key)
   if (c.feeBps !== undefined) out.feeBps = positiveInt(path, 'chain.feeBps', c.feeBps, 1000)
   if (c.disputeWindowS !== undefined) out.disputeWindowS = positiveInt(path, 'chain.disputeWindowS', c.disputeWindowS, 30 * 24 * 3600)
   if (out.mode === 'rpc' && (out.rpcUrl === undefined || out.chainId === undefined || out.contracts === undefined)) throw new ConfigError(path, 'chain', 'in mode "rpc" needs rpcUrl, chainId and contracts')
   return out
+}
+
+const INLINE_KEY = /^(0x)?[0-9a-fA-F]{64}$/
+
+/** chain.key: where the key is, checked for shape here; the file or variable is read when the chain opens (node/chain-key.ts). */
+function parseChainKey (path: string, value: unknown): ChainKeySource {
+  const inline = 'must not hold the private key itself (a config file is read and copied too freely): put the key in a file of mode 0600 and give its path, or in an environment variable and give { "env": "NAME" }'
+  if (typeof value === 'string') value = { file: value }
+  const k = section(path, 'chain.key', value, ['file', 'env'])
+  if ((k.file === undefined) === (k.env === undefined)) throw new ConfigError(path, 'chain.key', 'must be a key file path, { "file": "<path>" } or { "env": "<NAME>" }')
+  if (k.file !== undefined) {
+    if (typeof k.file !== 'string' || k.file === '' || k.file.length > 4096) throw new ConfigError(path, 'chain.key.file', 'must be the path of a file holding the 0x private key (mode 0600)')
+    if (INLINE_KEY.test(k.file.trim())) throw new ConfigError(path, 'chain.key', inline)
+    return { file: k.file }
+  }
+  if (typeof k.env === 'string' && INLINE_KEY.test(k.env.trim())) throw new ConfigError(path, 'chain.key', inline)
+  if (typeof k.env !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(k.env)) throw new ConfigError(path, 'chain.key.env', 'must be the name of an environment variable (letters, digits, _) that holds the 0x private key')
+  return { env: k.env }
 }
 
 function parseSettlement (path: string, value: unknown): SettlementConfig {
@@ -256,7 +288,7 @@ function parseProvider (path: string, value: unknown): ProviderConfig {
   const p = value as Record<string, unknown>
   const out: ProviderConfig = {}
   for (const key of Object.keys(p)) {
-    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs', 'memoryReserveMb', 'usageTickTokens', 'models', 'modelMemoryMb'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
+    if (!['maxConcurrentJobs', 'prices', 'recordTtlMs', 'memoryReserveMb', 'usageTickTokens', 'models', 'modelMemoryMb', 'modelThreads'].includes(key)) throw new ConfigError(path, `provider.${key}`, 'is not a known key')
   }
   if (p.maxConcurrentJobs !== undefined) out.maxConcurrentJobs = positiveInt(path, 'provider.maxConcurrentJobs', p.maxConcurrentJobs, 1024)
   if (p.recordTtlMs !== undefined) out.recordTtlMs = positiveInt(path, 'provider.recordTtlMs', p.recordTtlMs, 24 * 60 * 60 * 1000)
@@ -273,6 +305,10 @@ function parseProvider (path: string, value: unknown): ProviderConfig {
   if (p.modelMemoryMb !== undefined) {
     out.modelMemoryMb = positiveInt(path, 'provider.modelMemoryMb', p.modelMemoryMb, 1024 * 1024 * 1024)
     if (out.modelMemoryMb === 0) throw new ConfigError(path, 'provider.modelMemoryMb', 'must be at least 1 (MiB)')
+  }
+  if (p.modelThreads !== undefined) {
+    if (typeof p.modelThreads !== 'number' || !Number.isInteger(p.modelThreads) || p.modelThreads < 1 || p.modelThreads > MAX_MODEL_THREADS) throw new ConfigError(path, 'provider.modelThreads', `must be an integer 1..${MAX_MODEL_THREADS}`)
+    out.modelThreads = p.modelThreads
   }
   if (p.memoryReserveMb !== undefined) out.memoryReserveMb = positiveInt(path, 'provider.memoryReserveMb', p.memoryReserveMb, 1024 * 1024 * 1024)
   if (p.prices !== undefined) {

@@ -87,7 +87,7 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
     const have = await tokenBalance(chain.client, chain.deployment, me, options)
     if (have >= need) return
     if (!chain.deployment.faucetEnabled) throw new InsufficientCreditsError(me, have, need)
-    await faucet(chain.client, chain.deployment, need - have + depositAmount, options)
+    await faucet(chain.client, chain.deployment, need - have + depositAmount, { ...options, confirmations: chain.confirmations })
   }
 
   const free = (id: string, d: ConsumerDeposit): bigint => BigInt(d.amount) - BigInt(d.spent) - (inflight.get(id) ?? 0n)
@@ -102,7 +102,7 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
       const [id, d] = newest
       const add = (need - free(id, d) > depositAmount ? need - free(id, d) : depositAmount)
       await fund(add, options)
-      const { total } = await topUpDeposit(chain.client, chain.deployment, { depositId: BigInt(id), amount: add }, options)
+      const { total } = await topUpDeposit(chain.client, chain.deployment, { depositId: BigInt(id), amount: add }, { ...options, confirmations: chain.confirmations })
       d.amount = total.toString()
       await book.save()
       log('topped up deposit %s for %s by %s', id, provider, add)
@@ -111,7 +111,7 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
     const amount = need > depositAmount ? need : depositAmount
     await fund(amount, options)
     const expiry = BigInt(Math.floor(Date.now() / 1000) + depositS)
-    const { depositId } = await openDeposit(chain.client, chain.deployment, { provider, amount, expiry }, options)
+    const { depositId } = await openDeposit(chain.client, chain.deployment, { provider, amount, expiry }, { ...options, confirmations: chain.confirmations })
     const id = depositId.toString()
     book.data.deposits[id] = { provider, escrow: domain.escrow, chainId: domain.chainId, amount: amount.toString(), expiry: Number(expiry), spent: '0', signed: '0' }
     await book.save()
@@ -126,7 +126,7 @@ export async function createConsumerSettlement (init: ConsumerSettlementInit): P
       if (owed <= 0n || d.escrow.toLowerCase() !== domain.escrow.toLowerCase()) continue
       await serially(CHAIN_WRITES, async () => {
         await fund(owed, options)
-        const { total } = await topUpDeposit(chain.client, chain.deployment, { depositId: BigInt(id), amount: owed }, options)
+        const { total } = await topUpDeposit(chain.client, chain.deployment, { depositId: BigInt(id), amount: owed }, { ...options, confirmations: chain.confirmations })
         d.amount = total.toString()
         await book.save()
         n++

@@ -182,7 +182,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
       try {
         const state = await deposit(BigInt(id), true, options)
         if (state.status === 'pending' && state.disputeEnds <= nowS) {
-          const payout = await finalizeClaim(chain.client, chain.deployment, BigInt(id), options)
+          const payout = await finalizeClaim(chain.client, chain.deployment, BigInt(id), { ...options, confirmations: chain.confirmations })
           init.onEvent?.({ type: 'finalized', depositId: BigInt(id), hash: payout.hash })
           finalized++
           continue
@@ -191,7 +191,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
         const cumulative = BigInt(entry.cosigned.cumulative)
         // A receipt above the deposit (a trusted peer's, before its top-up) waits for the top-up.
         if (cumulative <= state.claimed || cumulative > state.amount) continue
-        const result = await claimDeposit(chain.client, chain.deployment, { depositId: BigInt(id), cumulative, consumerSignature: entry.cosigned.consumerSignature, providerSignature: entry.cosigned.providerSignature }, options)
+        const result = await claimDeposit(chain.client, chain.deployment, { depositId: BigInt(id), cumulative, consumerSignature: entry.cosigned.consumerSignature, providerSignature: entry.cosigned.providerSignature }, { ...options, confirmations: chain.confirmations })
         cache.delete(id)
         init.onEvent?.({ type: 'claimed', depositId: BigInt(id), cumulative, hash: result.hash })
         claimed++

@@ -1,7 +1,8 @@
 /**
  * The embedded local chain: anvil as a child process on 127.0.0.1 (port chosen by the OS), its state
  * kept in a file in the data dir across restarts, and a pid file so that an anvil left behind by a
- * killed parent is found and ended on the next start.
+ * killed parent is found and ended on the next start, or taken over by a node that joins it
+ * (`adoptLocalChain`, shared.ts) and ended when that node stops.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -197,18 +198,65 @@ async function killLeftover (pidPath: string, statePath: string, options: AbortO
   if (pid === undefined) return
   if (processExists(pid) && await isOurAnvil(pid, statePath)) {
     log('ending anvil %d left running by an earlier process', pid)
-    try { process.kill(pid, 'SIGTERM') } catch {}
-    const deadline = Date.now() + ANVIL_STOP_TIMEOUT_MS
-    while (processExists(pid) && Date.now() < deadline) {
-      await sleep(50, undefined, options.signal === undefined ? {} : { signal: options.signal })
-    }
-    if (processExists(pid)) {
-      try { process.kill(pid, 'SIGKILL') } catch {}
-      const killDeadline = Date.now() + ANVIL_STOP_TIMEOUT_MS
-      while (processExists(pid) && Date.now() < killDeadline) await sleep(20)
-    }
+    await endAnvilPid(pid, options)
   }
   await rm(pidPath, { force: true })
+}
+
+/** SIGTERM to an anvil that is not our child (it dumps its state), SIGKILL after ANVIL_STOP_TIMEOUT_MS; resolves when it is gone. */
+async function endAnvilPid (pid: number, options: AbortOptions = {}): Promise<void> {
+  try { process.kill(pid, 'SIGTERM') } catch {}
+  const deadline = Date.now() + ANVIL_STOP_TIMEOUT_MS
+  while (processExists(pid) && Date.now() < deadline) {
+    await sleep(50, undefined, options.signal === undefined ? {} : { signal: options.signal })
+  }
+  if (processExists(pid)) {
+    log.error('anvil %d did not exit within %d ms of SIGTERM; killing it', pid, ANVIL_STOP_TIMEOUT_MS)
+    try { process.kill(pid, 'SIGKILL') } catch {}
+    const killDeadline = Date.now() + ANVIL_STOP_TIMEOUT_MS
+    while (processExists(pid) && Date.now() < killDeadline) await sleep(20)
+  }
+}
+
+export interface AdoptInit {
+  /** The chain's data dir, as given to startLocalChain. */
+  dir: string
+  pid: number
+  rpcUrl: string
+  chainId: number
+}
+
+/**
+ * Takes over an anvil of `init.dir` that another process started and no longer stops (it was killed
+ * with SIGKILL): the returned chain is owned, so its `stop()` (or this process's exit) ends it. The
+ * caller holds the dir's start lock. Undefined when /proc does not show `pid` to be this dir's anvil
+ * (a reused pid, or no /proc to tell): nothing is then taken over, nor ever killed.
+ */
+export async function adoptLocalChain (init: AdoptInit): Promise<LocalChain | undefined> {
+  const dir = resolve(init.dir)
+  const { pid } = init
+  const pidPath = join(dir, ANVIL_PID_FILE)
+  if (!processExists(pid) || !await isOurAnvil(pid, join(dir, ANVIL_STATE_FILE))) return undefined
+  await writeFile(pidPath, `${pid}\n`)
+  const onExit = (): void => { try { process.kill(pid, 'SIGTERM') } catch {} }
+  process.on('exit', onExit)
+  log('took over anvil %d at %s (its starter is gone)', pid, init.rpcUrl)
+  let stopping: Promise<void> | undefined
+  return {
+    rpcUrl: init.rpcUrl,
+    chainId: init.chainId,
+    pid,
+    owned: true,
+    stop: async () => {
+      stopping ??= (async () => {
+        if (processExists(pid) && await isOurAnvil(pid, join(dir, ANVIL_STATE_FILE))) await endAnvilPid(pid)
+        process.off('exit', onExit)
+        if (await readPid(pidPath) === pid) await rm(pidPath, { force: true })
+        log('anvil %d stopped', pid)
+      })()
+      await stopping
+    }
+  }
 }
 
 async function isOurAnvil (pid: number, statePath: string): Promise<boolean> {

@@ -308,4 +308,38 @@ test('verify names why it cannot prove: no such entry, not in a batch, not ancho
   await ledger.close()
 }))
 
+test('gas per anchor does not grow with the batch: batches of 1, 1,000 and 10,000 entries of a real ledger cost the same after the first anchor', bounded(120_000, async () => {
+  const client = t.wallet(8)
+  const ledger = await openLedger(await ledgerPath())
+  const rec = recorder()
+  const anchorer = createAnchorer({ ledger, client, anchor: t.deployment.usageAnchor, onEvent: rec.onEvent })
+  const sizes = [1, 1, 1_000, 10_000, 1]
+  let next = 1
+  for (const size of sizes) {
+    // In chunks, below the ledger's bound on appends waiting at once.
+    for (let from = next; from < next + size; from += 2_000) await append(ledger, from, Math.min(from + 1_999, next + size - 1))
+    next += size
+    const run = await anchorer.runOnce()
+    assert.equal([run.error, run.anchored.length], [null, 1], `batch of ${size}`)
+  }
+  await ledger.close()
+  const anchored = rec.of('clawnode:anchor:anchored').map(e => e.detail)
+  assert.equal(anchored.map(a => a.batch.toSeq - a.batch.fromSeq + 1), sizes)
+  const gas = anchored.map(a => a.gasUsed)
+  // What varies is only the calldata: the zero bytes in the root and the seqs (16 gas a byte, 4 a zero byte).
+  const execution = await Promise.all(anchored.map(async a => {
+    const tx = await client.getTransaction({ hash: a.txHash })
+    let calldata = 0n
+    for (let i = 2; i < tx.input.length; i += 2) calldata += tx.input.slice(i, i + 2) === '00' ? 4n : 16n
+    return a.gasUsed - calldata
+  }))
+  process.stdout.write(`\n  anchor gas by batch size: ${sizes.map((n, i) => `${n}: ${gas[i]}`).join(', ')}\n`)
+  // The provider's first anchor makes its storage slots non-zero, which costs more.
+  assert.ok(gas[0]! > gas[1]!, `first ${gas[0]}, then ${gas[1]}`)
+  const later = gas.slice(1)
+  const [min, max] = [later.reduce((a, b) => a < b ? a : b), later.reduce((a, b) => a > b ? a : b)]
+  assert.ok(max - min <= 300n, `anchor gas varies with the batch size: ${later.join(', ')}`)
+  assert.equal(new Set(execution.slice(1)).size, 1, `execution gas varies: ${execution.join(', ')}`)
+}))
+
 test.run()

@@ -26,6 +26,11 @@ test('the gateway section bounds spending: the most per request and per day, in 
   assert.equal(parseConfig('c.json', { gateway: { maxRequestPrice: 5_000, dailyBudget: 0 } }).gateway, { maxRequestPrice: 5_000, dailyBudget: 0 })
 })
 
+test('provider.modelThreads sets the inference threads of each model process; without it the runner picks', () => {
+  assert.is(parseConfig('c.json', { provider: { modelThreads: 1 } }).provider.modelThreads, 1)
+  assert.is(parseConfig('c.json', { provider: {} }).provider.modelThreads, undefined)
+})
+
 const bad: Array<[unknown, RegExp]> = [
   [{ gateway: { localFallback: '../models/x' } }, /gateway\.localFallback must be a model id/],
   [{ gateway: { localFallback: 7 } }, /gateway\.localFallback must be a model id/],
@@ -45,6 +50,9 @@ const bad: Array<[unknown, RegExp]> = [
   [{ provider: { prices: { perToken: 1 } } }, /provider\.prices\.perToken is not a known price/],
   [{ provider: { models: [{ id: 'x' }] } }, /provider\.models\[0\]\.path must be the path of a GGUF file/],
   [{ provider: { usageTickTokens: 'often' } }, /provider\.usageTickTokens must be an integer/],
+  [{ provider: { modelThreads: 0 } }, /provider\.modelThreads must be an integer 1\.\.256/],
+  [{ provider: { modelThreads: 1.5 } }, /provider\.modelThreads must be an integer 1\.\.256/],
+  [{ provider: { modelThreads: 1000 } }, /provider\.modelThreads must be an integer 1\.\.256/],
   [{ network: { relayReservation: 'yes' } }, /network\.relayReservation must be true or false/],
   [{ chain: { mode: 'mainnet' } }, /chain\.mode must be "local", "rpc" or "off"/],
   [{ chain: { mode: 'rpc', rpcUrl: 'http://127.0.0.1:8545' } }, /chain in mode "rpc" needs rpcUrl, chainId and contracts/],

@@ -2,7 +2,8 @@
  * `clawnode wallet` as a real process on the embedded local chain (its own chain folder): faucet, a
  * deposit opened, topped up and listed on both sides, closing refused before expiry with the date,
  * bad amounts and peer ids refused as usage errors, the key exported only when asked to in words, and
- * a claim from the provider's book disputed, resolved by the arbiter, and disputed too late (issue 5).
+ * a claim from the provider's book disputed, resolved by the arbiter, and disputed too late, and a
+ * deposit closed after expiry with its unpaid rest refunded (issue 5).
  * Every command starts and stops its own anvil (or reuses the one a test holds); none is left behind.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -103,6 +104,15 @@ test('export refuses without --yes-i-understand; with it, prints the key and war
   assert.match(r.stdout, /^0x[0-9a-f]{64}\n$/)
   assert.match(r.stderr, /can spend the account/)
   assert.is(r.stdout.trim(), readFileSync(join(consumerData, 'keys', 'settlement.key'), 'utf8').trim())
+
+  // A node that signs with the operator's own key (chain.key) has no key of its own to print.
+  const own = await tempDir()
+  await writeFile(join(own, 'config.json'), JSON.stringify({ chain: { key: { env: 'CLAWNODE_TEST_UNUSED_KEY' } } }))
+  const theirs = await wallet(own, 'export', '--yes-i-understand')
+  assert.is(theirs.code, 2, theirs.stderr)
+  assert.is(theirs.stdout, '')
+  assert.match(theirs.stderr, /chain\.key/)
+  assert.not.ok(existsSync(join(own, 'keys', 'settlement.key')), 'no key was made to be exported')
 }))
 
 test('a claim from the provider\'s book is disputed, resolved by the arbiter, and a dispute after the window is refused', bounded(240_000, async () => {
@@ -177,6 +187,30 @@ test('a claim from the provider\'s book is disputed, resolved by the arbiter, an
     assert.match(late.hint, /can only be finalized now/)
     assert.is((await json(consumerData, 'deposit', 'finalize', id)).paid, '2')
     assert.is((await json(providerData)).credits, '4.5')
+  } finally {
+    await chain.stop()
+  }
+}))
+
+test('after expiry (the chain\'s clock moved past it) deposit close refunds what was not paid out', bounded(120_000, async () => {
+  const chain = await connectOrStartLocalChain(chainDir)
+  try {
+    const provider = (await json(providerData)).address as string
+    const opened = await json(consumerData, 'deposit', 'open', '--provider', provider, '--amount', '5', '--days', '1')
+    const id = opened.depositId as string
+    const before = BigInt(Math.round(Number((await json(consumerData)).credits) * 1000))
+    const rpc = createReadClient(chain.rpcUrl, chain.chainId)
+    await rpc.request({ method: 'evm_increaseTime', params: [2 * 86_400] } as never)
+    await rpc.request({ method: 'evm_mine', params: [] } as never)
+    assert.match((await wallet(consumerData)).stdout, new RegExp(`#${id} .*expired .*\\(clawnode wallet deposit close ${id}\\)`))
+    const closed = await json(consumerData, 'deposit', 'close', id)
+    assert.equal([closed.depositId, closed.refunded], [id, '5'])
+    assert.match(closed.tx, /^0x[0-9a-f]{64}$/)
+    const after = await json(consumerData)
+    assert.is(BigInt(Math.round(Number(after.credits) * 1000)) - before, 5_000n)
+    assert.is((after.deposits.asConsumer as Array<Record<string, unknown>>).find(d => d.id === id)?.status, 'closed')
+    // Closed once: a second close is refused.
+    assert.is((await wallet(consumerData, 'deposit', 'close', id)).code, 1)
   } finally {
     await chain.stop()
   }

@@ -330,6 +330,12 @@ async function exportKey (ctx: CliContext, understood: boolean): Promise<number>
     throw new UsageError('wallet export prints the settlement private key only with --yes-i-understand',
       'Whoever holds the key can spend the account\'s credits and ETH: keep the export offline. Run `clawnode wallet export --yes-i-understand`.')
   }
+  // A key the operator supplied (chain.key) is theirs already: the node only exports the one it made.
+  const configured = (await loadConfig(ctx.dataDir)).chain.key
+  if (configured !== undefined) {
+    throw new UsageError('This node signs with the key named by chain.key in its config, not a key of its own: there is nothing to export',
+      'The key is wherever chain.key points (a file or an environment variable); back that up instead.')
+  }
   const { address } = await loadOrCreateSettlementAccount(ctx.dataDir)
   const privateKey = await exportSettlementKey(ctx.dataDir)
   ctx.stderr(`! This is the private key of ${address}. Whoever holds it can spend the account: never share it, keep it offline.\n`)

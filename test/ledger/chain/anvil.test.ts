@@ -1,7 +1,8 @@
 /**
  * The embedded anvil chain: start and stop leave no process behind, state survives a restart, an
  * anvil left by a killed parent is ended on the next start (and only if it is ours), the parent's exit
- * ends its anvil, a start that never listens fails in time, and nodes share one chain via chain.json.
+ * ends its anvil, a start that never listens fails in time, and nodes share one chain via chain.json;
+ * a chain whose owner was killed with SIGKILL is taken over by the next node, which ends it when it stops.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -28,6 +29,22 @@ const gone = async (pid: number, ms = 5_000): Promise<boolean> => {
 const started: LocalChain[] = []
 test.after(async () => { for (const c of started) await c.stop() })
 const track = (c: LocalChain): LocalChain => { started.push(c); return c }
+
+/** Runs a node process that joins or starts the shared chain of `dir`, prints the anvil's pid and hangs. */
+async function sharedChainInChild (dir: string): Promise<{ anvilPid: number, pid: number, kill: () => Promise<void> }> {
+  const script = `const { connectOrStartLocalChain } = await import(${JSON.stringify(join(ROOT, 'ledger/chain/shared.ts'))});
+const c = await connectOrStartLocalChain(process.env.CHAIN_DIR);
+process.stdout.write(c.pid + '\\n');
+setInterval(() => {}, 60_000)`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CHAIN_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  const anvilPid = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
+    child.on('exit', (code) => { if (!out.includes('\n')) reject(new Error(`child exited ${code}`)) })
+  })
+  const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
+  return { anvilPid, pid: child.pid as number, kill: async () => { child.kill('SIGKILL'); await exited } }
+}
 
 /** Runs a node process that starts anvil for `dir`, prints its pid, then `then`s ('hang' or 'exit'). */
 async function anvilInChild (dir: string, then: 'hang' | 'exit'): Promise<{ anvilPid: number, kill: () => void }> {
@@ -81,6 +98,8 @@ test('an anvil left by a SIGKILLed parent is ended by the next start', bounded(3
   const child = await anvilInChild(dir, 'hang')
   child.kill()
   await sleep(200)
+  // No exit hook runs on SIGKILL: the orphan runs on until a process of this dir ends it (here the next
+  // start; for a shared chain the node that takes it over, tested below).
   assert.ok(alive(child.anvilPid), 'the orphan should still run before the next start')
   const chain = track(await startLocalChain({ dir }))
   assert.ok(await gone(child.anvilPid), 'the leftover anvil was not ended')
@@ -125,7 +144,7 @@ test('nodes share one chain through chain.json; concurrent starts make one; it r
   assert.is(a!.rpcUrl, b!.rpcUrl)
   assert.equal([a!.owned, b!.owned].sort(), [false, true])
   const owner = a!.owned ? a! : b!
-  assert.equal(await readChainFile(dir), { rpcUrl: owner.rpcUrl, chainId: owner.chainId, pid: owner.pid })
+  assert.equal(await readChainFile(dir), { rpcUrl: owner.rpcUrl, chainId: owner.chainId, pid: owner.pid, owner: process.pid })
   const c = track(await connectOrStartLocalChain(dir))
   assert.equal([c.owned, c.pid], [false, owner.pid])
   await rejectsWith(connectOrStartLocalChain(dir, { chainId: 1337 }), 'ChainMismatchError')
@@ -137,6 +156,44 @@ test('nodes share one chain through chain.json; concurrent starts make one; it r
   const next = track(await connectOrStartLocalChain(dir))
   assert.ok(next.owned)
   assert.is.not(next.pid, owner.pid)
+}))
+
+test('a node that joins a chain whose owner was killed with SIGKILL takes it over; when it stops, anvil is gone', bounded(40_000, async () => {
+  const dir = await tempDir()
+  const a = await sharedChainInChild(dir)
+  assert.is((await readChainFile(dir))?.owner, a.pid)
+  await a.kill()
+  assert.ok(alive(a.anvilPid), 'anvil should outlive its SIGKILLed owner until a node takes it over')
+  const b = track(await connectOrStartLocalChain(dir))
+  // b joins the same chain (its state is still in use) and owns it now.
+  assert.equal([b.pid, b.owned], [a.anvilPid, true])
+  assert.is((await readChainFile(dir))?.owner, process.pid)
+  // Another node joining now is a follower: the owner (this process) is alive.
+  const c = track(await connectOrStartLocalChain(dir))
+  assert.equal([c.pid, c.owned], [a.anvilPid, false])
+  await c.stop()
+  assert.ok(alive(a.anvilPid), 'a follower stopped the chain its live owner runs')
+  await b.stop()
+  assert.ok(await gone(a.anvilPid, 15_000), 'the taken-over anvil was left behind')
+  assert.is(await readChainFile(dir), undefined)
+  assert.not.ok(existsSync(join(dir, 'anvil.pid')))
+  assert.ok(existsSync(join(dir, 'anvil-state.json')))
+}))
+
+test('a node that joined before the owner was killed with SIGKILL ends the chain when it stops', bounded(40_000, async () => {
+  const dir = await tempDir()
+  const a = await sharedChainInChild(dir)
+  const b = track(await connectOrStartLocalChain(dir))
+  assert.equal([b.pid, b.owned], [a.anvilPid, false])
+  await a.kill()
+  assert.ok(alive(a.anvilPid))
+  await b.stop()
+  assert.ok(await gone(a.anvilPid, 15_000), 'the orphaned anvil was left behind')
+  assert.is(await readChainFile(dir), undefined)
+  // The next node starts the chain again from the state file.
+  const next = track(await connectOrStartLocalChain(dir))
+  assert.ok(next.owned)
+  assert.is.not(next.pid, a.anvilPid)
 }))
 
 test('a chain.json left by a dead chain is replaced', bounded(20_000, async () => {

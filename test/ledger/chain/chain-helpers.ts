@@ -25,6 +25,8 @@ export interface TestChain {
   wallet: (index: number) => ChainWalletClient
   /** Moves the chain's clock forward and mines a block. */
   travel: (seconds: number) => Promise<void>
+  /** Mines `blocks` empty blocks. */
+  mine: (blocks: number) => Promise<void>
   /** The latest block's timestamp. */
   now: () => Promise<bigint>
 }
@@ -50,6 +52,7 @@ export async function startTestChain (init: DeployInit = {}): Promise<TestChain>
       await test.increaseTime({ seconds })
       await test.mine({ blocks: 1 })
     },
+    mine: async (blocks) => { await test.mine({ blocks }) },
     now: async () => (await test.getBlock()).timestamp
   }
 }

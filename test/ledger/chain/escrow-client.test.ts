@@ -2,9 +2,10 @@
  * The typed escrow client on a real anvil: faucet, open, top up, claim with a co-signed receipt,
  * finalize after the window and refund after expiry with exact balances; disputes settled by the
  * arbiter; deposits listed from the Opened logs; reverts, a closed RPC port and a gasless account
- * turned into named errors with what to do next.
+ * turned into named errors with what to do next; a write waits for the confirmations asked for.
  */
 import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generatePrivateKey } from 'viem/accounts'
@@ -188,6 +189,30 @@ test('a closed loopback port is ChainUnreachableError, quickly', bounded(10_000,
   assert.match(err?.message ?? '', new RegExp(`127\\.0\\.0\\.1:${port}`))
   assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`)
   await rejectsWith(openDeposit(client, t.deployment, { provider: client.account.address, amount: 1n, expiry: 1n }), 'ChainUnreachableError')
+}))
+
+test('a write with confirmations: 2 returns only once a block is mined on top of its own; with the default (1) at once', bounded(30_000, async () => {
+  const client = t.wallet(5)
+  const before = await client.getBlockNumber({ cacheTime: 0 })
+  let done = false
+  const write = faucet(client, t.deployment, 1_000n, { confirmations: 2 })
+  write.then(() => { done = true }, () => { done = true })
+  // anvil mines the transaction at once in a block of its own; nothing else mines the next one.
+  const deadline = Date.now() + 10_000
+  while (await client.getBlockNumber({ cacheTime: 0 }) === before && Date.now() < deadline) await sleep(50)
+  const mined = await client.getBlockNumber({ cacheTime: 0 })
+  assert.is(mined, before + 1n, 'the transaction was not mined')
+  // The wait polls every 100 ms: a second is many polls that see one confirmation only.
+  await sleep(1_000)
+  assert.not.ok(done, 'the write returned after one confirmation')
+  await t.mine(1)
+  const { hash } = await write
+  const receipt = await client.getTransactionReceipt({ hash })
+  assert.is(receipt.blockNumber, mined)
+  assert.ok(await client.getBlockNumber({ cacheTime: 0 }) >= receipt.blockNumber + 1n)
+
+  const one = await faucet(client, t.deployment, 1_000n)
+  assert.is((await client.getTransactionReceipt({ hash: one.hash })).blockNumber, await client.getBlockNumber({ cacheTime: 0 }))
 }))
 
 test.run()
