@@ -4,7 +4,9 @@
  * image, model, model family, GPU class, and the generic inference key). A DHT cannot delete what
  * other peers hold, so records are short-lived and republished (re-signed with a higher sequence
  * number) before they lapse; a stopped node simply stops republishing. Consumers find providers for
- * a key, then fetch and verify each provider's record from the provider itself.
+ * a key, then fetch and verify each provider's record from the provider itself. What the node
+ * advertises can change while it runs (update(): a model withdrawn after a crash): the record is
+ * re-signed at once and served from then on.
  */
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
@@ -17,7 +19,7 @@ import { modelFamily } from './model-family.ts'
 import type { ClawNode } from './libp2p.ts'
 import type { CapabilityKey } from './cap-keys.ts'
 import type { Capabilities, CapabilityRecordInfo } from '../protocol/index.ts'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 
 const log = logger('clawnode:caps')
 
@@ -45,6 +47,14 @@ export interface CapsService {
   stop: () => Promise<void>
   /** The keys this node advertises. */
   keys: () => string[]
+  /** What this node advertises now (the content of the record it serves). */
+  capabilities: () => Capabilities
+  /**
+   * Replaces what this node advertises: the record is re-signed at once with a higher sequence number
+   * and served from then on; keys it adds are announced. Keys it drops cannot be taken back from the
+   * DHT: they lapse with the TTL, and a consumer that fetches the record sees what is offered.
+   */
+  update: (capabilities: Capabilities, options?: AbortOptions) => Promise<void>
   /** Fetches and verifies a peer's capability record. */
   fetch: (peer: PeerId, options?: { signal?: AbortSignal }) => Promise<CapabilityRecordInfo>
   /** Finds providers of a capability in the DHT and returns their verified records. */
@@ -72,12 +82,23 @@ export function createCapsService (init: CapsServiceInit): CapsService {
   let timer: NodeJS.Timeout | undefined
   let controller: AbortController | undefined
   let publishing: Promise<void> = Promise.resolve()
+  let announcing: Promise<void> = Promise.resolve()
+  let current = init.capabilities
+  let signing: Promise<void> = Promise.resolve()
 
-  const publish = async (signal: AbortSignal): Promise<void> => {
-    // Sequence numbers grow across restarts too: wall-clock milliseconds.
-    seq = Math.max(seq + 1, Date.now())
-    record = await signCapabilityRecord(init.privateKey, init.capabilities, { ttlMs, seq })
-    for (const key of advertisedKeys(init.capabilities)) {
+  /** Signs what is advertised now; one signing at a time, so a later one never loses to an earlier. */
+  const resign = async (): Promise<void> => {
+    const next = signing.then(async () => {
+      // Sequence numbers grow across restarts too: wall-clock milliseconds.
+      seq = Math.max(seq + 1, Date.now())
+      record = await signCapabilityRecord(init.privateKey, current, { ttlMs, seq })
+    })
+    signing = next.catch(() => {})
+    await next
+  }
+
+  const announce = async (keys: string[], signal: AbortSignal): Promise<void> => {
+    for (const key of keys) {
       try {
         await node.libp2p.contentRouting.provide(await capabilityCid(key), { signal })
       } catch (err) {
@@ -86,6 +107,11 @@ export function createCapsService (init: CapsServiceInit): CapsService {
         log.error('could not announce %s: %e', key, err)
       }
     }
+  }
+
+  const publish = async (signal: AbortSignal): Promise<void> => {
+    await resign()
+    await announce(advertisedKeys(current), signal)
   }
 
   const fetch = async (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<CapabilityRecordInfo> => {
@@ -103,8 +129,21 @@ export function createCapsService (init: CapsServiceInit): CapsService {
   }
 
   return {
-    keys: () => advertisedKeys(init.capabilities),
+    keys: () => advertisedKeys(current),
+    capabilities: () => current,
     fetch,
+    async update (capabilities, options = {}) {
+      options.signal?.throwIfAborted()
+      const before = new Set(advertisedKeys(current))
+      current = capabilities
+      // Not started (or stopped): start() signs what is current then.
+      if (controller === undefined || controller.signal.aborted) return
+      const signal = controller.signal
+      await resign()
+      const added = advertisedKeys(current).filter(k => !before.has(k))
+      log('advertising %d model(s) now; %d new key(s)', current.models.length, added.length)
+      if (added.length > 0) announcing = announcing.then(async () => { await announce(added, signal) })
+    },
     async start () {
       controller = new AbortController()
       const signal = controller.signal
@@ -117,7 +156,7 @@ export function createCapsService (init: CapsServiceInit): CapsService {
           stream.abort(err as Error)
         }
       })
-      record = await signCapabilityRecord(init.privateKey, init.capabilities, { ttlMs, seq: seq = Date.now() })
+      await resign()
       const round = (): void => {
         publishing = publish(signal).finally(() => {
           if (!signal.aborted) timer = setTimeout(round, ttlMs / 2)
@@ -130,6 +169,7 @@ export function createCapsService (init: CapsServiceInit): CapsService {
       clearTimeout(timer)
       // An announcement under way writes to the datastore: let it finish before the node closes it.
       await publishing.catch(() => {})
+      await announcing.catch(() => {})
       await node.libp2p.unhandle(CAPS_PROTOCOL)
     },
     async discover (cap, options = {}) {

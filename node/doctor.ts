@@ -6,7 +6,7 @@ import { access, readdir, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   createDocker, dockerSocketPath, pingDocker, probeRuntime, resolveKeeper, DEFAULT_RUNTIME, scanModels,
-  DEFAULT_CONTEXT_SIZE, describeGpu, detectGpu, estimateModelMemory
+  DEFAULT_CONTEXT_SIZE, describeGpu, detectGpu, estimateModelMemory, openProbeStore
 } from '../sandbox/index.ts'
 import { loadConfig } from './config.ts'
 import type { ChainConfig } from './config.ts'
@@ -165,8 +165,10 @@ async function dataDirChecks (dir: string): Promise<DoctorCheck[]> {
 
 /**
  * The GPU node-llama-cpp finds (or why only the CPU), the memory models may take and what each needs,
- * and one line per model file: good ones with what they are, ones too large for the budget and broken
- * ones with the reason (never loaded).
+ * and one line per model file: good ones with what they are and whether `clawnode start` has probed
+ * them, ones too large for the budget, ones whose kept probe result says they failed to load, failed
+ * at the first decode or crashed while serving, and broken ones with the reason (doctor itself never
+ * loads a model).
  */
 async function modelChecks (dir: string, options: { signal?: AbortSignal }): Promise<DoctorCheck[]> {
   // A broken config is reported elsewhere; the models folder is still checked.
@@ -175,6 +177,7 @@ async function modelChecks (dir: string, options: { signal?: AbortSignal }): Pro
   const budget = modelMemoryBudget(provider)
   const fit = fitModels(registry.models, budget)
   const tooLarge = new Map(fit.refused.map(r => [r.id, r.error]))
+  const probes = await openProbeStore(dir)
   const gpu = await detectGpu(options)
   const mib = (bytes: number): number => Math.ceil(bytes / 1024 ** 2)
   return [
@@ -194,7 +197,9 @@ async function modelChecks (dir: string, options: { signal?: AbortSignal }): Pro
       const error = tooLarge.get(m.id)
       const what = `${m.architecture} ${m.quantisation}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters, context ${m.contextLength}, sha256 ${m.sha256.slice(0, 12)}…`
       if (error !== undefined) return { name: `model ${m.id}`, ok: false, detail: `${what}: ${error.message}`, fix: error.hint }
-      return { name: `model ${m.id}`, ok: true, detail: what }
+      const probed = probes.get(m)
+      if (probed?.ok === false && probed.error !== undefined) return { name: `model ${m.id}`, ok: false, detail: `${what}: ${probed.error.message} (${probed.at})`, fix: probed.error.hint }
+      return { name: `model ${m.id}`, ok: true, detail: `${what}; ${probed === undefined ? 'not probed yet (clawnode start loads it and decodes a token before advertising it)' : 'passed its load probe'}` }
     }),
     ...registry.broken.map(b => ({ name: `model ${b.id}`, ok: false, detail: b.error.message, fix: b.error.hint }))
   ]

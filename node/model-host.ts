@@ -6,62 +6,33 @@
  * models holding the memory are all busy, the request waits for one to finish (up to
  * MODEL_MEMORY_WAIT_MS, abortable), then fails with ModelMemoryBusyError (retryable): a consumer
  * would rather wait a few seconds than be refused, but not for as long as another's generation may
- * run. A model that alone exceeds the budget is not offered (ModelTooLargeError). A model whose
- * process crashes, at load or while serving, is dropped from the offer and not tried again.
+ * run. A model that alone exceeds the budget is not offered (ModelTooLargeError).
+ * Before the node advertises them, probe() loads each model and decodes one token, one model at a
+ * time, through the same loader that serves requests: a file that passes the header checks but aborts
+ * llama.cpp costs a probe, not a consumer's request. A model whose process fails, in its probe or
+ * while serving, is withdrawn (onWithdraw: the node republishes its record without it) and reported
+ * broken; when the file is at fault the result is kept (sandbox/llama/probe-store.ts), so it stays
+ * withdrawn across restarts until the file changes, and a file that passed is not probed again.
  */
-import { totalmem } from 'node:os'
 import { logger } from '@libp2p/logger'
-import { ClawnodeError } from '../protocol/index.ts'
-import { DEFAULT_CONTEXT_SIZE, detectGpu, estimateModelMemory, loadModel, ModelTooLargeError } from '../sandbox/index.ts'
-import { DEFAULT_MODEL_MEMORY_FRACTION, MODEL_MEMORY_WAIT_MS } from './constants.ts'
-import type { LoadedModel, RegisteredModel } from '../sandbox/index.ts'
+import { serializeError } from '../protocol/index.ts'
+import { DEFAULT_CONTEXT_SIZE, detectGpu, estimateModelMemory, fileDigest, isFileFault, loadModel, ModelProbeFailedError, ModelTooLargeError, MODEL_PROBE_TIMEOUT_MS } from '../sandbox/index.ts'
+import { MODEL_MEMORY_WAIT_MS } from './constants.ts'
+import { fitModels, modelMemoryBudget } from './model-fit.ts'
+import { ModelHostClosedError, ModelMemoryBusyError, ModelNotServedError, ModelProbeTimeoutError } from './model-host-errors.ts'
+import type { SerializedError } from '../protocol/index.ts'
+import type { LoadedModel, ProbePhase, ProbeStore, RegisteredModel } from '../sandbox/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 const log = logger('clawnode:models')
 const MIB = 1024 * 1024
+/** A probe's request: one short prompt, one token (the prompt's evaluation and one decode). */
+const PROBE_MESSAGES = [{ role: 'user' as const, content: 'Hello' }]
+const PROBE_PARAMS = { maxTokens: 1, temperature: 0, seed: 0 }
 
-export class ModelNotServedError extends ClawnodeError {
-  static override name = 'ModelNotServedError'
-  constructor (id: string) {
-    super(`This node does not offer the model ${id}`, { hint: 'Ask for one of the models in its capability record.' })
-  }
-}
+export { ModelNotServedError, ModelMemoryBusyError, ModelProbeTimeoutError, ModelHostClosedError } from './model-host-errors.ts'
 
-export class ModelMemoryBusyError extends ClawnodeError {
-  static override name = 'ModelMemoryBusyError'
-  constructor (id: string, waitedMs: number) {
-    super(`The model ${id} does not fit beside the models serving requests now (waited ${waitedMs} ms for one to finish)`, {
-      retryable: true,
-      hint: 'Try again shortly; the operator can raise provider.modelMemoryMb so that more models stay loaded at once.'
-    })
-  }
-}
-
-export class ModelHostClosedError extends ClawnodeError {
-  static override name = 'ModelHostClosedError'
-  constructor () {
-    super('The node is stopping: its models are closed', { retryable: true, hint: 'Try another provider.' })
-  }
-}
-
-/** The memory budget of the loaded models, bytes: provider.modelMemoryMb, or a share of the machine's memory. */
-export function modelMemoryBudget (provider: { modelMemoryMb?: number } = {}): number {
-  return provider.modelMemoryMb !== undefined ? provider.modelMemoryMb * MIB : Math.floor(totalmem() * DEFAULT_MODEL_MEMORY_FRACTION)
-}
-
-/** Splits models into those that fit the budget alone and those refused (ModelTooLargeError). Pure. */
-export function fitModels (models: RegisteredModel[], budgetBytes: number, options: { contextSize?: number, estimate?: (model: RegisteredModel, contextSize: number) => number } = {}): { offered: RegisteredModel[], refused: Array<{ id: string, error: ModelTooLargeError }> } {
-  const contextSize = options.contextSize ?? DEFAULT_CONTEXT_SIZE
-  const estimate = options.estimate ?? estimateModelMemory
-  const offered: RegisteredModel[] = []
-  const refused: Array<{ id: string, error: ModelTooLargeError }> = []
-  for (const m of models) {
-    const need = estimate(m, contextSize)
-    if (need <= budgetBytes) offered.push(m)
-    else refused.push({ id: m.id, error: new ModelTooLargeError(m.id, need, budgetBytes) })
-  }
-  return { offered, refused }
-}
+export { fitModels, modelMemoryBudget } from './model-fit.ts'
 
 export interface ModelHostInit {
   threads?: number
@@ -74,7 +45,16 @@ export interface ModelHostInit {
   load?: (model: RegisteredModel, options: { contextSize: number, threads?: number, signal: AbortSignal }) => Promise<LoadedModel>
   /** A model's resident bytes before it is loaded. Default: estimateModelMemory from its header. */
   estimate?: (model: RegisteredModel, contextSize: number) => number
+  /** Kept probe results: models marked broken there are not offered; probe() and crashes add to it. */
+  probes?: ProbeStore
+  /** How long one model's probe (load and one token) may take (default MODEL_PROBE_TIMEOUT_MS). */
+  probeTimeoutMs?: number
+  /** A model that was offered is no longer: its probe failed or it crashed while serving. */
+  onWithdraw?: (id: string, error: ModelProbeFailedError) => void
 }
+
+export interface ProbeReport { id: string, ok: boolean, /** The kept result was used; nothing was loaded. */ cached: boolean, error?: SerializedError }
+export interface BrokenServedModel { id: string, phase: ProbePhase, error: SerializedError }
 
 export interface LoadedModelStats {
   id: string
@@ -93,8 +73,15 @@ export interface ModelHost {
   /** Models never offered: alone they exceed the memory budget. */
   refused: () => Array<{ id: string, error: ModelTooLargeError }>
   has: (id: string) => boolean
-  /** Stops offering a model (its process crashed while serving); it closes once idle. */
+  /** Stops offering a model; it closes once idle. */
   drop: (id: string) => void
+  /**
+   * Loads each offered model not yet known good and decodes one token, one at a time (bounded by
+   * probeTimeoutMs each), then closes it; a model that fails is withdrawn. Saves the results.
+   */
+  probe: (options?: AbortOptions) => Promise<ProbeReport[]>
+  /** Models withdrawn (failed probe, crash while serving) or marked broken by a kept probe result. */
+  broken: () => BrokenServedModel[]
   /**
    * The model, loaded. It is not closed while one of its chats runs, nor before the task that awaited
    * get() has had its turn (so `const m = await host.get(id); await m.chat(…)` is safe). Its close()
@@ -114,6 +101,8 @@ interface Entry {
   busy: number
   lastUsed: number
   dropped: boolean
+  /** Its probe runs: a crash now is a failed first decode. */
+  probing: boolean
   ready: Promise<LoadedModel>
   loaded?: LoadedModel
   closed?: Promise<void>
@@ -132,6 +121,15 @@ export function createModelHost (models: RegisteredModel[], init: ModelHostInit 
   const offered = new Map(fit.offered.map(m => [m.id, m]))
   const refused = new Map(fit.refused.map(r => [r.id, r.error]))
   for (const r of fit.refused) log.error('%s', r.error.message)
+  const broken = new Map<string, BrokenServedModel>()
+  for (const m of fit.offered) {
+    const kept = init.probes?.get(m)
+    if (kept?.ok !== false || kept.phase === undefined || kept.error === undefined) continue
+    offered.delete(m.id)
+    broken.set(m.id, { id: m.id, phase: kept.phase, error: kept.error })
+    log.error('model %s is not offered (probe result of %s): %s', m.id, kept.at, kept.error.message)
+  }
+  const probeTimeoutMs = init.probeTimeoutMs ?? MODEL_PROBE_TIMEOUT_MS
   // Loading, loaded and closing models, each counted until its process has ended.
   const entries = new Map<string, Entry>()
   const closing = new Set<Entry>()
@@ -169,10 +167,32 @@ export function createModelHost (models: RegisteredModel[], init: ModelHostInit 
     notify()
   }
 
+  /** Stops offering a model that failed, says why, keeps the result when the file is at fault. */
+  const withdraw = (model: RegisteredModel, phase: ProbePhase, err: unknown): void => {
+    if (!offered.has(model.id) || shutdown.signal.aborted) return
+    offered.delete(model.id)
+    const error = new ModelProbeFailedError(model.id, phase, err, init.probes === undefined ? {} : { file: init.probes.path })
+    broken.set(model.id, { id: model.id, phase, error: serializeError(error) })
+    log.error('%s', error.message)
+    if (init.probes !== undefined && isFileFault(err)) void keep(init.probes, model, phase, error)
+    init.onWithdraw?.(model.id, error)
+  }
+
+  /**
+   * Keeps a failure by the file's content. While serving, that is the file as it is now: it may have
+   * changed since the registry read it, and what crashed is what the last load found on disk.
+   */
+  const keep = async (probes: ProbeStore, model: RegisteredModel, phase: ProbePhase, error: ModelProbeFailedError): Promise<void> => {
+    try {
+      probes.set(phase === 'serving' ? { id: model.id, ...await fileDigest(model.path).catch(() => model) } : model, { ok: false, phase, error })
+      await probes.save()
+    } catch (err) {
+      log.error('could not keep the probe result of %s: %e', model.id, err)
+    }
+  }
+
   const crashed = (e: Entry, err: Error): void => {
-    if (err.name !== 'ModelCrashedError' || !offered.has(e.model.id)) return
-    log.error('model %s crashed and is no longer offered: %e', e.model.id, err)
-    offered.delete(e.model.id)
+    if (err.name === 'ModelCrashedError') withdraw(e.model, e.probing ? 'decode' : 'serving', err)
   }
 
   /**
@@ -216,7 +236,7 @@ export function createModelHost (models: RegisteredModel[], init: ModelHostInit 
     log('loading model %s (about %d MiB; %d of %d MiB in use)', model.id, Math.round(e.estimate / MIB), Math.round(used() / MIB), Math.round(budget / MIB))
     const loaded = await load(model, { contextSize, signal: shutdown.signal, ...(init.threads === undefined ? {} : { threads: init.threads }) })
     e.loaded = loaded
-    if (shutdown.signal.aborted) { await evict(e); throw new ModelHostClosedError() }
+    if (shutdown.signal.aborted || e.dropped) { await evict(e); throw e.dropped ? new ModelNotServedError(model.id) : new ModelHostClosedError() }
     e.state = 'ready'
     void loaded.exited.then((err) => {
       if (e.state === 'closing') return
@@ -233,15 +253,14 @@ export function createModelHost (models: RegisteredModel[], init: ModelHostInit 
   }
 
   const start = (model: RegisteredModel): Entry => {
-    const e = { model, state: 'waiting', estimate: estimate(model, contextSize), busy: 0, lastUsed: ++clock, dropped: false } as Omit<Entry, 'ready'> as Entry
+    const e = { model, state: 'waiting', estimate: estimate(model, contextSize), busy: 0, lastUsed: ++clock, dropped: false, probing: false } as Omit<Entry, 'ready'> as Entry
     e.ready = open(e)
     e.ready.catch((err: unknown) => {
       if (entries.get(model.id) === e) entries.delete(model.id)
       notify()
       const name = (err as Error).name
-      if (name === 'ModelMemoryBusyError' || name === 'ModelHostClosedError' || shutdown.signal.aborted) return
-      log.error('model %s failed to load and is no longer offered: %e', model.id, err)
-      offered.delete(model.id)
+      if (name === 'ModelMemoryBusyError' || name === 'ModelHostClosedError' || name === 'ModelNotServedError' || shutdown.signal.aborted) return
+      withdraw(model, 'load', err)
     })
     entries.set(model.id, e)
     return e
@@ -269,8 +288,61 @@ export function createModelHost (models: RegisteredModel[], init: ModelHostInit 
     async close () {}
   })
 
+  /** Loads a model and decodes one token; undefined when it passed, else why it is withdrawn. */
+  const probeOne = async (model: RegisteredModel, options: AbortOptions): Promise<SerializedError | undefined> => {
+    const e = entries.get(model.id) ?? start(model)
+    e.busy++
+    e.probing = true
+    let phase: 'load' | 'decode' = 'load'
+    const timeout = AbortSignal.timeout(probeTimeoutMs)
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
+    const stopped = Promise.withResolvers<never>()
+    const onAbort = (): void => { stopped.reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      const loaded = await Promise.race([e.ready, stopped.promise])
+      phase = 'decode'
+      await Promise.race([wrap(e, loaded).chat(PROBE_MESSAGES, PROBE_PARAMS), stopped.promise])
+      return undefined
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+      // A load failure or a crash was withdrawn where it happened; a probe out of time is withdrawn
+      // here, for this run only, and its process ends (now, or once it has loaded).
+      if (timeout.aborted) {
+        withdraw(model, phase, new ModelProbeTimeoutError(model.id, probeTimeoutMs))
+        e.dropped = true
+        if (e.state === 'ready') void evict(e)
+      } else {
+        withdraw(model, phase, err)
+      }
+      return broken.get(model.id)?.error ?? serializeError(err)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      e.probing = false
+      release(e)
+      // Probed, not needed yet: its memory is free for requests until one asks for it.
+      if (e.state === 'ready' && e.busy === 0) await evict(e)
+    }
+  }
+
   return {
     offered: () => [...offered.values()],
+    broken: () => [...broken.values()],
+    async probe (options = {}) {
+      const report: ProbeReport[] = []
+      for (const model of [...offered.values()]) {
+        options.signal?.throwIfAborted()
+        if (shutdown.signal.aborted) throw new ModelHostClosedError()
+        if (!offered.has(model.id)) continue
+        if (init.probes?.get(model)?.ok === true) { report.push({ id: model.id, ok: true, cached: true }); continue }
+        log('probing model %s', model.id)
+        const error = await probeOne(model, options)
+        if (error === undefined) init.probes?.set(model, { ok: true })
+        report.push({ id: model.id, ok: error === undefined, cached: false, ...(error === undefined ? {} : { error }) })
+      }
+      await init.probes?.save()
+      return report
+    },
     refused: () => [...refused].map(([id, error]) => ({ id, error })),
     has: (id) => offered.has(id),
     drop (id) {

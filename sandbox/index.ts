@@ -37,7 +37,10 @@ export type { ModelRegistry, RegisteredModel, BrokenModel, ModelFileInfo, Loaded
 // These two never load node-llama-cpp here: the estimate is pure, and the GPU probe runs in a child.
 export { estimateModelMemory, readResidentBytes, ModelTooLargeError } from './llama/memory.ts'
 export { detectGpu, describeGpu } from './llama/gpu.ts'
-export { DEFAULT_CONTEXT_SIZE } from './llama/constants.ts'
+export { DEFAULT_CONTEXT_SIZE, MAX_MODEL_THREADS, MODEL_PROBE_TIMEOUT_MS } from './llama/constants.ts'
+// Probe results (<data>/model-probes.json): plain file I/O, no node-llama-cpp.
+export { openProbeStore, isFileFault, fileDigest, ModelProbeFailedError, PROBE_FILE } from './llama/probe-store.ts'
+export type { ProbeStore, ProbeResult, ProbePhase } from './llama/probe-store.ts'
 export async function scanModels (...args: Parameters<typeof import('./llama/index.ts').scanModels>): ReturnType<typeof import('./llama/index.ts').scanModels> {
   return await (await import('./llama/index.ts')).scanModels(...args)
 }

@@ -24,6 +24,19 @@ export const MODEL_CLOSE_TIMEOUT_MS = 5_000
  */
 export const MODEL_PROCESS_OVERHEAD_BYTES = 128 * 1024 * 1024
 
+/**
+ * How long a model's probe may take, loading and decoding one token together (then its process is
+ * killed and the model is not offered this run; it is probed again at the next start).
+ */
+export const MODEL_PROBE_TIMEOUT_MS = 180_000
+/** Probe results kept in <data>/model-probes.json (the oldest go first), and the file's size read at most. */
+export const MAX_PROBE_RESULTS = 1024
+export const MAX_PROBE_FILE_BYTES = 4 * 1024 * 1024
+/** Characters of a failure's message kept in a probe result. */
+export const MAX_PROBE_MESSAGE_LENGTH = 500
+/** Inference threads a model process may be given (provider.modelThreads). */
+export const MAX_MODEL_THREADS = 256
+
 /** How long the GPU probe (a child process loading node-llama-cpp's backends) may take. */
 export const GPU_PROBE_TIMEOUT_MS = 60_000
 /** GPU devices reported, at most (a capability record holds 16: MAX_RECORD_GPUS). */

@@ -7,12 +7,11 @@
  * for tensors past the end of the file. A file that fails a check is reported with the reason and
  * never loaded. (Loading still happens in a child process: these checks cannot know everything.)
  */
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { readGgufFileInfo } from 'node-llama-cpp'
 import { ClawnodeError } from '../../protocol/index.ts'
+import { sha256File } from './digest.ts'
 import type { ModelShape } from './memory.ts'
 
 export class BrokenModelError extends ClawnodeError {
@@ -49,12 +48,6 @@ const GGML_TYPE_SIZES: Record<number, [bytes: number, values: number]> = {
 const FILE_TYPES: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 7: 'Q8_0', 8: 'Q5_0', 9: 'Q5_1', 10: 'Q2_K', 11: 'Q3_K_S', 12: 'Q3_K_M', 13: 'Q3_K_L',
   14: 'Q4_K_S', 15: 'Q4_K_M', 16: 'Q5_K_S', 17: 'Q5_K_M', 18: 'Q6_K', 32: 'BF16'
-}
-
-async function sha256File (path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer)
-  return hash.digest('hex')
 }
 
 type Meta = Record<string, unknown>

@@ -20,7 +20,9 @@ import type { Gateway } from '../../gateway.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { loadOrCreatePeerKey } from '../../identity.ts'
 import { createClawNode } from '../../libp2p.ts'
-import { createSandboxRunner, scanModels } from '../../../sandbox/index.ts'
+import { createSandboxRunner, openProbeStore, scanModels } from '../../../sandbox/index.ts'
+import type { ModelProbeFailedError } from '../../../sandbox/index.ts'
+import { serializeError } from '../../../protocol/index.ts'
 import { eventWriter, parseCommandArgs, untilAborted } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import { NETWORK_OPTIONS, networkFromFlags } from '../network-flags.ts'
@@ -53,8 +55,13 @@ export const command: Command = {
     const registry = await scanModels(ctx.dataDir, config.provider.models ?? [])
     for (const b of registry.broken) ctx.stderr(`⚠ model ${b.id} is not offered: ${b.error.message}\n  → ${b.error.hint}\n`)
     // Loaded on first use, within provider.modelMemoryMb; a model larger than that alone is not offered.
-    const models = registry.models.length === 0 ? undefined : createModelHost(registry.models, { memoryBytes: modelMemoryBudget(config.provider) })
+    // Each is probed (loaded, one token decoded) before it is advertised, unless a kept result says
+    // how its file fared; one that fails later is withdrawn from the record (`withdrawn`, below).
+    let withdrawn: ((id: string, error: ModelProbeFailedError) => void) | undefined
+    const models = registry.models.length === 0 ? undefined : createModelHost(registry.models, { memoryBytes: modelMemoryBudget(config.provider), probes: await openProbeStore(ctx.dataDir), onWithdraw: (id, error) => { withdrawn?.(id, error) }, ...(config.provider.modelThreads === undefined ? {} : { threads: config.provider.modelThreads }) })
     for (const r of models?.refused() ?? []) ctx.stderr(`⚠ model ${r.id} is not offered: ${r.error.message}\n  → ${r.error.hint}\n`)
+    await models?.probe({ signal: ctx.signal }).catch(async (err: unknown) => { await models.close(); throw err })
+    for (const b of models?.broken() ?? []) ctx.stderr(`⚠ model ${b.id} is not offered: ${b.error.message}\n  → ${b.error.hint}\n`)
     const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
     // The chain (the machine's local one by default), the ledgers, escrow payment and anchoring.
     const settlement = await openNodeSettlement({
@@ -67,8 +74,13 @@ export const command: Command = {
         else if (e.type === 'clawnode:anchor:unreachable') emit('chain-unreachable', { failures: e.detail.failures, retryAt: e.detail.retryAt }, `⚠ the chain does not answer (${e.detail.error.message}); the node serves on and anchors later\n`)
       }
     }, { signal: ctx.signal })
-    const caps = { ...await detectCapabilities(ctx.dataDir, config, models?.offered() ?? []), ...(settlement.recordInfo === undefined ? {} : { settlement: settlement.recordInfo }) }
+    let caps = { ...await detectCapabilities(ctx.dataDir, config, models?.offered() ?? []), ...(settlement.recordInfo === undefined ? {} : { settlement: settlement.recordInfo }) }
     const service = createCapsService({ node, privateKey, capabilities: caps, ...(config.provider.recordTtlMs === undefined ? {} : { ttlMs: config.provider.recordTtlMs }) })
+    withdrawn = (id, error) => {
+      caps = { ...caps, models: caps.models.filter(m => m.id !== id) }
+      emit('model-withdrawn', { model: id, error: serializeError(error) }, `⚠ model ${id} is no longer offered: ${error.message}\n  → ${error.hint}\n`)
+      service.update(caps).catch((err: unknown) => { log.error('could not republish the capability record: %e', err) })
+    }
     const consumer = createConsumer({ node, privateKey, caps: service, ledger: settlement.consumerLedger, ...(settlement.consumer === undefined ? {} : { settlement: settlement.consumer }) })
     const provider = createProviderService({ node, privateKey, runner, ...(settlement.providerLedger === undefined ? {} : { ledger: settlement.providerLedger }), ...(settlement.provider === undefined ? {} : { settlement: settlement.provider }), dataDir: ctx.dataDir, prices: caps.prices, maxConcurrentJobs: caps.maxConcurrentJobs, ...(config.sandbox.maxLimits === undefined ? {} : { jobPolicy: { maxLimits: config.sandbox.maxLimits } }), ...(config.provider.memoryReserveMb === undefined ? {} : { memoryReserveBytes: config.provider.memoryReserveMb * 1024 * 1024 }), ...(models === undefined ? {} : { models }), ...(config.provider.usageTickTokens === undefined ? {} : { usageTickTokens: config.provider.usageTickTokens }) })
     let status: NodeJS.Timeout | undefined
@@ -83,7 +95,7 @@ export const command: Command = {
       control = await startControlServer(ctx.dataDir, {
         '/status': () => ({ peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), peers: node.libp2p.getPeers().length, jobsRunning: provider.running, jobsDone: provider.done }),
         '/peers': () => ({ peers: node.libp2p.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addrs: [String(c.remoteAddr)] })) }),
-        '/caps': () => ({ capabilities: caps, keys: service.keys() })
+        '/caps': () => ({ capabilities: service.capabilities(), keys: service.keys(), notOffered: models?.broken() ?? [] })
       }, {
         // `clawnode lease` from the same user: the node's consumer leases; events stream back.
         '/lease': async (body, io) => {
