@@ -15,7 +15,7 @@ import {
 import { validateJobSpec } from '../sandbox/index.ts'
 import { DEFAULT_INFERENCE_TIMEOUT_MS, DISCOVERY_RETRY_MS, LEASE_CANCEL_GRACE_MS, RECORD_CACHE_MS } from './constants.ts'
 import { chargedOutputPrice, maxInferencePrice, maxJobPrice } from './pricing.ts'
-import { encodeInferencePayload, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
+import { encodeInferencePayload, inferenceInput, MAX_INFERENCE_TOKENS, promptTokenBound } from './inference-request.ts'
 import { checkFamilyWant, InvalidModelFamilyError, lackingFamilyModel, pickFamilyModel } from './model-family.ts'
 import type { InferenceMessage, InferenceParams } from './inference-request.ts'
 import type { CapabilityKey } from './cap-keys.ts'
@@ -47,8 +47,11 @@ export interface LeaseOptions {
   signal?: AbortSignal
   onOutput?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void
   onExplain?: (entry: ExplainEntry) => void
-  /** Inference: each co-signed usage tick (the provider's signed count and this consumer's countersignature). */
-  onUsage?: (usage: { tick: Uint8Array, ack: Uint8Array, outputTokens: number, bytesDelivered: number }) => void
+  /**
+   * Inference: each co-signed usage tick (the provider's signed count and this consumer's countersignature);
+   * on a paid lease, `price`: the millicredits of this lease that the countersigned draw lets the provider claim.
+   */
+  onUsage?: (usage: { tick: Uint8Array, ack: Uint8Array, outputTokens: number, bytesDelivered: number, price?: number }) => void
   /**
    * Keep looking this long while discovery finds nobody (a node that just joined has an empty routing
    * table); 0 (the default) asks the DHT once.
@@ -94,7 +97,9 @@ export interface InferenceRequest {
   family?: string
   /** With `family`: the least context (tokens) the model must have (default 0). */
   minContext?: number
-  messages: InferenceMessage[]
+  /** Chat messages; or leave them out and give `prompt`, a raw text the model continues (no chat template). */
+  messages?: InferenceMessage[]
+  prompt?: string
   maxTokens: number
   params?: InferenceParams
   /** The whole lease's time bound (default 2 min). */
@@ -248,8 +253,9 @@ export function createConsumer (init: ConsumerInit): Consumer {
       if ((model === undefined) === (request.family === undefined)) throw new InvalidModelFamilyError('an inference request names a model or a model family (with a minimum context), one of the two')
       if (model !== undefined && request.minContext !== undefined) throw new InvalidModelFamilyError('a minimum context goes with a family, not with a model id')
       const family = request.family === undefined ? undefined : checkFamilyWant(request.family, request.minContext)
-      const payload = encodeInferencePayload({ messages: request.messages, params: request.params ?? {} })
-      const limits: LeaseLimits = { ...INFERENCE_BASE_LIMITS, wallMs: request.timeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS, maxTokens: request.maxTokens, promptTokens: promptTokenBound(request.messages) }
+      const input = inferenceInput(request)
+      const payload = encodeInferencePayload({ ...input, params: request.params ?? {} })
+      const limits: LeaseLimits = { ...INFERENCE_BASE_LIMITS, wallMs: request.timeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS, maxTokens: request.maxTokens, promptTokens: promptTokenBound(input) }
       // By family, each capable provider's record resolves to its own model; its order names that one.
       const picked = new Map<string, string>()
       const result = await leaseWith({
@@ -340,11 +346,12 @@ export function createConsumer (init: ConsumerInit): Consumer {
           const info = await openUsageTick(frame.bytes, { order, bid, ...(lastTick === undefined ? {} : { previous: lastTick }), received: { bytes: received, digest: digest.copy().digest() } })
           // A paid lease: the tick draws for the output counted so far, at the provider's advertised output price.
           if (info.draw !== undefined && offer.hold === undefined) throw new UnexpectedLeaseFrameError('usage', 'it draws on a deposit this unpaid order did not name')
-          const tickSignature = info.draw === undefined ? undefined : await offer.hold?.sign(info.draw, chargedOutputPrice(info.outputTokens, offer.prices, bid.price), false)
+          const drawn = chargedOutputPrice(info.outputTokens, offer.prices, bid.price)
+          const tickSignature = info.draw === undefined ? undefined : await offer.hold?.sign(info.draw, drawn, false)
           const ack = await signReceiptAck(init.privateKey, frame.bytes, tickSignature)
           await lp.write(encodeFrame({ type: 'usageAck', bytes: ack }), { signal: reading.signal })
           lastTick = info
-          options.onUsage?.({ tick: frame.bytes, ack, outputTokens: info.outputTokens, bytesDelivered: info.bytesDelivered })
+          options.onUsage?.({ tick: frame.bytes, ack, outputTokens: info.outputTokens, bytesDelivered: info.bytesDelivered, ...(tickSignature === undefined ? {} : { price: drawn }) })
         } else if (frame.type === 'receipt') {
           const receipt = await openReceipt(frame.bytes, { order, bid })
           if (!Buffer.from(receipt.resultDigest).equals(digest.digest())) throw new Error('the receipt\'s result digest does not match what was delivered')

@@ -3,8 +3,10 @@
  * inference key (records fetched and verified, cached briefly, capped), listed by id and by family
  * (`family:llama`), and each completion is an inference lease (consumer.leaseInference: cheapest bid,
  * then direct and lower RTT; the next bidder when the chosen provider fails before the first token).
- * A request's model `family:<name>[@<minContext>]` leases by family. Errors keep the names the
- * gateway maps.
+ * A request's model `family:<name>[@<minContext>]` leases by family; a prompt (legacy completions)
+ * is leased as a raw prompt, which the provider's model continues with no chat template. What each
+ * paid lease's usage ticks have countersigned is reported as it grows (onSpend), so that the gateway
+ * counts it if the stream dies before its receipt. Errors keep the names the gateway maps.
  */
 import { ClawnodeError } from '../protocol/index.ts'
 import { NoProviderError } from './consumer-service.ts'
@@ -91,7 +93,7 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
   }
   return {
     listModels,
-    async complete (request, { signal, onText }) {
+    async complete (request, { signal, onText, onSpend }) {
       const decoder = new TextDecoder()
       let text = ''
       const emit = (piece: string): void => { if (piece !== '') { text += piece; onText(piece) } }
@@ -108,7 +110,7 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
       try {
         result = await init.consumer.leaseInference({
           ...('model' in selector ? { model: selector.model } : { family: selector.family, minContext: selector.minContext }),
-          messages: request.messages,
+          ...('prompt' in request ? { prompt: request.prompt } : { messages: request.messages }),
           maxTokens: request.maxTokens,
           params: {
             ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
@@ -122,6 +124,8 @@ export function createNetworkBackend (init: NetworkBackendInit): InferenceBacken
           ...(init.discoveryWindowMs === undefined ? {} : { discoveryWindowMs: init.discoveryWindowMs }),
           onOutput: (_stream, data) => { emit(decoder.decode(data, { stream: true })) },
           onExplain: (e) => { if (e.fate === 'declined') declines.push(e.detail) },
+          // A paid lease's countersigned ticks: owed even if the stream dies before its receipt.
+          onUsage: (u) => { if (u.price !== undefined) onSpend?.(u.price) },
           onReceipt: (r) => {
             if (r.info.status === 'cancelled') cancelled = { price: r.info.price, outputTokens: r.info.usage.outputTokens ?? 0 }
             init.onReceipt?.(r)

@@ -67,7 +67,7 @@ export function gatewayBackend (network: InferenceBackend, local: { models?: Mod
 export async function completeLocally (models: ModelHost, id: string, request: InferenceBackendRequest, options: { signal: AbortSignal, onText: (text: string) => void }): Promise<InferenceBackendResult> {
   const { signal } = options
   const model = await models.get(id, { signal })
-  const completion = await model.chat(request.messages, {
+  const completion = await model.chat('prompt' in request ? { prompt: request.prompt } : request.messages, {
     maxTokens: request.maxTokens,
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(request.topP === undefined ? {} : { topP: request.topP }),

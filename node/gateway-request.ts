@@ -1,11 +1,12 @@
 /**
  * Strict parsing of the OpenAI request bodies the gateway accepts (chat completions and legacy
- * completions) into one inference request. Pure: every problem is an InvalidGatewayRequestError that
+ * completions) into one inference request: chat messages, or a legacy completion's raw prompt (which
+ * the model continues as it is, with no chat template). Pure: every problem is an InvalidGatewayRequestError that
  * names the parameter, the way OpenAI's own 400s do, and an argument the network cannot honour is
  * refused rather than silently dropped.
  */
 import { ClawnodeError } from '../protocol/index.ts'
-import { MAX_INFERENCE_TOKENS, MAX_MESSAGES, MAX_STOP_LENGTH, MAX_STOP_STRINGS } from './inference-request.ts'
+import { MAX_INFERENCE_TOKENS, MAX_MESSAGES, MAX_PROMPT_TOKENS, MAX_STOP_LENGTH, MAX_STOP_STRINGS, promptTokenBound } from './inference-request.ts'
 
 /** `max_tokens` when the request gives none. */
 export const DEFAULT_GATEWAY_MAX_TOKENS = 512
@@ -32,10 +33,9 @@ export class InvalidGatewayRequestError extends ClawnodeError {
 
 export interface GatewayMessage { role: 'system' | 'user' | 'assistant', content: string }
 
-export interface GatewayRequest {
-  kind: 'chat' | 'completion'
+/** What both endpoints' requests have. */
+export interface GatewayRequestParams {
   model: string
-  messages: GatewayMessage[]
   maxTokens: number
   temperature?: number
   topP?: number
@@ -47,6 +47,9 @@ export interface GatewayRequest {
   /** The `max_price` extension: millicredits this request may cost at most. */
   maxPrice?: number
 }
+
+/** A chat completion's messages, or a legacy completion's prompt: raw text to continue. */
+export type GatewayRequest = GatewayRequestParams & ({ kind: 'chat', messages: GatewayMessage[] } | { kind: 'completion', prompt: string })
 
 type Body = Record<string, unknown>
 type Check = (value: unknown, param: string) => void
@@ -86,17 +89,25 @@ const COMMON = ['model', 'max_tokens', 'max_completion_tokens', 'temperature', '
 /** A `POST /v1/chat/completions` body. */
 export function parseChatRequest (body: unknown): GatewayRequest {
   const b = checkBody(body, [...COMMON, 'messages'], CHAT_OFF_ONLY)
-  return { ...parseCommon(b), kind: 'chat', messages: parseMessages(b.messages) }
+  const messages = parseMessages(b.messages)
+  checkPromptBound('messages', promptTokenBound(messages))
+  return { ...parseCommon(b), kind: 'chat', messages }
 }
 
-/** A legacy `POST /v1/completions` body: the prompt becomes one user message. */
+/** A legacy `POST /v1/completions` body: the prompt is continued as raw text, with no chat template. */
 export function parseCompletionRequest (body: unknown): GatewayRequest {
   const b = checkBody(body, [...COMMON, 'prompt'], COMPLETION_OFF_ONLY)
   let prompt = b.prompt
   // Many tools send a batch of one; a batch of several would need n answers.
   if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0]
   if (typeof prompt !== 'string') throw new InvalidGatewayRequestError('prompt', `must be a string, or an array of exactly one string (got ${show(b.prompt)}); token arrays and batches are not supported`)
-  return { ...parseCommon(b), kind: 'completion', messages: [{ role: 'user', content: prompt }] }
+  checkPromptBound('prompt', promptTokenBound({ prompt }))
+  return { ...parseCommon(b), kind: 'completion', prompt }
+}
+
+/** A prompt an inference lease could not carry is refused here, by the same bound the lease declares. */
+function checkPromptBound (param: 'messages' | 'prompt', bound: number): void {
+  if (bound > MAX_PROMPT_TOKENS) throw new InvalidGatewayRequestError(param, `is too long: up to ${MAX_PROMPT_TOKENS} prompt tokens are accepted, counted as UTF-8 bytes (${bound} here)`)
 }
 
 /** An object body with only known parameters; `null` counts as absent (as OpenAI treats it). */
@@ -119,10 +130,10 @@ function checkBody (body: unknown, known: string[], offOnly: typeof OFF_ONLY): B
   return out
 }
 
-function parseCommon (b: Body): Omit<GatewayRequest, 'kind' | 'messages'> {
+function parseCommon (b: Body): GatewayRequestParams {
   if (b.model === undefined) throw new InvalidGatewayRequestError('model', 'is required: the id of a model on the network (GET /v1/models lists them)')
   if (typeof b.model !== 'string' || b.model === '' || b.model.length > MAX_GATEWAY_MODEL_ID_CHARS) throw new InvalidGatewayRequestError('model', `must be a model id of 1 to ${MAX_GATEWAY_MODEL_ID_CHARS} characters (got ${show(b.model)})`)
-  const out: Omit<GatewayRequest, 'kind' | 'messages'> = { model: b.model, maxTokens: parseMaxTokens(b), stream: false, includeUsage: false }
+  const out: GatewayRequestParams = { model: b.model, maxTokens: parseMaxTokens(b), stream: false, includeUsage: false }
   if (b.temperature !== undefined) out.temperature = number(b.temperature, 'temperature', 0, 2)
   if (b.top_p !== undefined) {
     // Providers sample from a non-empty nucleus: 0 would leave nothing to sample.

@@ -14,7 +14,7 @@ import { InvalidGatewayRequestError, parseChatRequest, parseCompletionRequest } 
 import { sseWriter } from './gateway-sse.ts'
 import { bearerMatches, gatewayTokenPath, loadOrCreateGatewayToken } from './gateway-token.ts'
 import type { SpendLedger } from './gateway-budget.ts'
-import type { GatewayRequest } from './gateway-request.ts'
+import type { GatewayMessage, GatewayRequest, GatewayRequestParams } from './gateway-request.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -60,7 +60,8 @@ export interface GatewayModel {
   providers: number
 }
 
-export type InferenceBackendRequest = Pick<GatewayRequest, 'model' | 'messages' | 'maxTokens' | 'temperature' | 'topP' | 'stop' | 'seed'> & {
+/** Chat messages (through the model's chat template), or a raw prompt to continue (none). */
+export type InferenceBackendRequest = Pick<GatewayRequestParams, 'model' | 'maxTokens' | 'temperature' | 'topP' | 'stop' | 'seed'> & ({ messages: GatewayMessage[] } | { prompt: string }) & {
   /** Millicredits the completion may cost at most. */
   maxPrice: number
 }
@@ -77,6 +78,17 @@ export interface InferenceBackendResult {
   price: number
 }
 
+export interface CompleteOptions {
+  signal: AbortSignal
+  onText: (text: string) => void
+  /**
+   * The least the completion now costs whatever happens next, in millicredits: what this node has
+   * countersigned so far (a paid lease's usage ticks), which the provider can claim even if the stream
+   * dies before its receipt. Grows; the gateway counts the last one if the completion fails.
+   */
+  onSpend?: (millicredits: number) => void
+}
+
 /** How the gateway buys inference; the gateway does not care how. */
 export interface InferenceBackend {
   /** Models offered on the network. Cached by the backend. */
@@ -85,9 +97,9 @@ export interface InferenceBackend {
    * One completion, streamed through `onText`. Throws ClawnodeErrors; the gateway maps the names
    * UnknownModelError (404), PriceCeilingError (402) and NoProviderError (503), and any other to 502.
    * An error carrying a numeric `price` (millicredits charged although the completion failed) is
-   * counted against the daily budget.
+   * counted against the daily budget, and so is the last `onSpend` amount if it is more.
    */
-  complete: (request: InferenceBackendRequest, options: { signal: AbortSignal, onText: (text: string) => void }) => Promise<InferenceBackendResult>
+  complete: (request: InferenceBackendRequest, options: CompleteOptions) => Promise<InferenceBackendResult>
 }
 
 export interface GatewayInit {
@@ -244,14 +256,20 @@ async function serveCompletion (g: GatewayState, kind: 'chat' | 'completion', re
     const scope = requestScope(g, res, g.requestTimeoutMs)
     const sse = sseWriter(kind, request, res, scope.abort)
     let result: InferenceBackendResult
+    // What has been countersigned so far: owed even if the stream dies before its receipt.
+    let cosigned = 0
+    const onSpend = (millicredits: number): void => { if (Number.isFinite(millicredits) && millicredits > cosigned) cosigned = millicredits }
     try {
-      result = await g.backend.complete(backendRequest(request, ceiling), { signal: scope.signal, onText: request.stream ? sse.text : () => {} })
+      result = await g.backend.complete(backendRequest(request, ceiling), { signal: scope.signal, onText: request.stream ? sse.text : () => {}, onSpend })
     } catch (err) {
       const reason: unknown = scope.signal.aborted ? scope.signal.reason : err
       scope.finish()
-      const charged = (err as { price?: unknown } | null)?.price
-      if (typeof charged === 'number' && Number.isFinite(charged) && charged > 0) await reservation.charge(Math.ceil(charged))
-      else reservation.release()
+      const price = (err as { price?: unknown } | null)?.price
+      const owed = Math.max(cosigned, typeof price === 'number' && Number.isFinite(price) ? price : 0)
+      if (owed > 0) {
+        log('%s %s failed after %d millicredits were owed for it; counting them: %s', kind, request.model, owed, (reason as Error | null)?.message)
+        await reservation.charge(Math.ceil(owed))
+      } else reservation.release()
       if ((reason as Error | null)?.name === 'PriceCeilingError') throw new PriceCeilingExceededError(reason as Error, ceiling, g.maxRequestPrice, request.maxPrice)
       throw reason
     }
@@ -278,7 +296,7 @@ async function serveCompletion (g: GatewayState, kind: 'chat' | 'completion', re
 function backendRequest (r: GatewayRequest, maxPrice: number): InferenceBackendRequest {
   return {
     model: r.model,
-    messages: r.messages,
+    ...(r.kind === 'chat' ? { messages: r.messages } : { prompt: r.prompt }),
     maxTokens: r.maxTokens,
     maxPrice,
     ...(r.temperature === undefined ? {} : { temperature: r.temperature }),

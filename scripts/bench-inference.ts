@@ -1,17 +1,24 @@
 /**
- * Inference through the gateway against node-llama-cpp directly, same model, same parameters, same
- * run, alternating round by round: tokens/s of decoding and time to first token. The model is the
- * generated bench GGUF (scripts/gen-gguf.ts --size bench, ~59 MB), large enough that decoding, not
- * overhead, dominates. Direct: a model process (sandbox/llama) used in this process, with the runner's
- * default text batching (the same window as the provider's TEXT_BATCH_MS). Gateway: a
- * provider node serving the same file, a consumer node with the OpenAI-compatible gateway, and the
- * official `openai` client streaming from it over loopback (settlement is not involved yet).
+ * Inference through the gateway against node-llama-cpp called directly, same model, same parameters,
+ * same run, taking turns round by round: tokens/s of decoding and time to first token. The model is
+ * the generated bench GGUF (scripts/gen-gguf.ts --size bench, ~59 MB), large enough that decoding, not
+ * overhead, dominates.
+ * - Direct (the baseline): node-llama-cpp in this process, as its own docs use it: getLlama (never
+ *   built at run time, CPU), the same file, context size, threads, chat template (a LlamaChatSession
+ *   with no system prompt, as the model process makes one), sampling parameters, seed and maxTokens.
+ * - Model process: the runner the provider uses (sandbox/llama: the model in a child process, text
+ *   batched over IPC), called from this process: what the process boundary alone costs.
+ * - Gateway: a provider node serving the same file, a consumer node with the OpenAI-compatible
+ *   gateway, and the official `openai` client streaming from it over loopback (unpaid: no chain).
+ * The ratio and the added time to first token are the gateway's against the direct baseline; the
+ * model process's figures are reported beside them.
  * JSON to bench-results/inference.json and a table on stdout.
  * Usage: node scripts/bench-inference.ts [--rounds N] [--tokens N]
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { getLlama, LlamaChatSession, LlamaLogLevel } from 'node-llama-cpp'
 import OpenAI from 'openai'
 import { generateModel, PRESETS } from './gen-gguf.ts'
 import { createCapsService, createClawNode, createConsumer, createModelHost, createNetworkBackend, createProviderService, loadOrCreatePeerKey, startGateway } from '../node/index.ts'
@@ -22,6 +29,8 @@ const flag = (name: string, fallback: number): number => { const i = process.arg
 const ROUNDS = flag('--rounds', 11)
 const TOKENS = flag('--tokens', 128)
 const THREADS = 1
+const CONTEXT_SIZE = 1024
+const SEED = 1
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 === 1 ? s[m] ?? 0 : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2 }
 const tmp = async (): Promise<string> => await mkdtemp(join(tmpdir(), 'clawnode-bench-inference-'))
 const messages = [{ role: 'user' as const, content: 'Tell me a long story about the sea.' }]
@@ -32,8 +41,13 @@ const modelPath = join(providerDir, 'models', 'bench.gguf')
 const made = generateModel({ ...PRESETS.bench!, name: 'bench', seed: 1, eos: 'never' }, modelPath)
 process.stderr.write(`▸ model: ${(made.bytes / 1e6).toFixed(1)} MB, ${(made.params / 1e6).toFixed(1)}M parameters; ${TOKENS} tokens, ${ROUNDS} rounds, ${THREADS} thread\n`)
 
-// Direct.
-const direct = await loadModel(modelPath, { threads: THREADS, contextSize: 1024 })
+// Direct: node-llama-cpp in this process, set up as sandbox/llama/worker.ts sets up its model.
+const llama = await getLlama({ build: 'never', gpu: false, maxThreads: THREADS, logLevel: LlamaLogLevel.error })
+const llamaModel = await llama.loadModel({ modelPath, gpuLayers: 0 })
+const llamaContext = await llamaModel.createContext({ contextSize: Math.min(CONTEXT_SIZE, llamaModel.trainContextSize), threads: THREADS })
+const sequence = llamaContext.getSequence()
+// The model process: sandbox/llama's runner, as the provider uses it.
+const modelProcess = await loadModel(modelPath, { threads: THREADS, contextSize: CONTEXT_SIZE })
 
 // Gateway: a bootstrap node, a provider serving the same file, a consumer with the gateway.
 const boot = await createClawNode({ dataDir: await tmp() })
@@ -43,7 +57,7 @@ const providerNode = await createClawNode({ dataDir: providerDir, network: { boo
 await providerNode.start()
 const providerKey = await loadOrCreatePeerKey(providerDir)
 const registry = await scanModels(providerDir)
-const models = createModelHost(registry.models, { threads: THREADS, contextSize: 1024 })
+const models = createModelHost(registry.models, { threads: THREADS, contextSize: CONTEXT_SIZE })
 const prices = { per1kInputTokens: 1, per1kOutputTokens: 1, perCpuSecond: 0, perGbSecond: 0 }
 const provider = createProviderService({ node: providerNode, privateKey: providerKey, runner: createSandboxRunner({ dataDir: providerDir }), dataDir: providerDir, prices, maxConcurrentJobs: 1, models })
 await provider.start()
@@ -63,11 +77,29 @@ const gateway = await startGateway({ backend: createNetworkBackend({ consumer: c
 const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0 })
 
 interface Sample { ttftMs: number, tokensPerS: number }
-const series: Record<'direct' | 'gateway', Sample[]> = { direct: [], gateway: [] }
+type Way = 'direct' | 'modelProcess' | 'gateway'
+const WAYS: Way[] = ['direct', 'modelProcess', 'gateway']
+const series: Record<Way, Sample[]> = { direct: [], modelProcess: [], gateway: [] }
+const content = messages[0]?.content ?? ''
 const viaDirect = async (): Promise<Sample> => {
   const t0 = performance.now()
   let first = 0
-  const r = await direct.chat(messages, { maxTokens: TOKENS, seed: 1 }, { onText: () => { if (first === 0) first = performance.now() } })
+  // As the model process answers each request: an empty sequence, a fresh session, no system prompt.
+  await sequence.clearHistory()
+  const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: '', autoDisposeSequence: false })
+  session.setChatHistory([])
+  const before = sequence.tokenMeter.getState()
+  const r = await session.promptWithMeta(content, { maxTokens: TOKENS, seed: SEED, onTextChunk: () => { if (first === 0) first = performance.now() } })
+  const end = performance.now()
+  const completion = sequence.tokenMeter.diff(before).usedOutputTokens
+  session.dispose({ disposeSequence: false })
+  if (r.stopReason !== 'maxTokens' || completion !== TOKENS) throw new Error(`direct generation stopped early (${r.stopReason}, ${completion} tokens)`)
+  return { ttftMs: first - t0, tokensPerS: (completion - 1) / ((end - first) / 1000) }
+}
+const viaModelProcess = async (): Promise<Sample> => {
+  const t0 = performance.now()
+  let first = 0
+  const r = await modelProcess.chat(messages, { maxTokens: TOKENS, seed: SEED }, { onText: () => { if (first === 0) first = performance.now() } })
   const end = performance.now()
   return { ttftMs: first - t0, tokensPerS: (r.usage.completionTokens - 1) / ((end - first) / 1000) }
 }
@@ -78,50 +110,61 @@ const viaGateway = async (): Promise<Sample> => {
   const t0 = performance.now()
   let first = 0
   let completion = 0
-  const stream = await client.chat.completions.create({ model: 'bench', messages, max_tokens: TOKENS, seed: 1, stream: true, stream_options: { include_usage: true } })
+  const stream = await client.chat.completions.create({ model: 'bench', messages, max_tokens: TOKENS, seed: SEED, stream: true, stream_options: { include_usage: true } })
   for await (const chunk of stream) {
     if (first === 0 && (chunk.choices[0]?.delta.content ?? '') !== '') first = performance.now()
     if (chunk.usage != null) completion = chunk.usage.completion_tokens
   }
   const end = performance.now()
+  if (completion !== TOKENS) throw new Error(`the gateway's answer stopped early (${completion} tokens)`)
   return { ttftMs: first - t0, tokensPerS: (completion - 1) / ((end - first) / 1000) }
 }
+const run: Record<Way, () => Promise<Sample>> = { direct: viaDirect, modelProcess: viaModelProcess, gateway: viaGateway }
 // A warm-up of each (the provider loads its model on first use; discovery gets cached).
-await viaDirect()
-await viaGateway()
+for (const way of WAYS) await run[way]()
 for (let i = 0; i < ROUNDS; i++) {
-  const order = i % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)
-  for (const name of order) series[name].push(name === 'direct' ? await viaDirect() : await viaGateway())
+  // Each way goes first, second and third in turn: drift in the machine's speed falls on all alike.
+  const order = WAYS.map((_, k) => WAYS[(i + k) % WAYS.length] as Way)
+  for (const way of order) series[way].push(await run[way]())
   process.stderr.write(`\rround ${i + 1}/${ROUNDS}`)
 }
 process.stderr.write('\n')
 
-const d = { tokensPerS: median(series.direct.map(s => s.tokensPerS)), ttftMs: median(series.direct.map(s => s.ttftMs)) }
-const g = { tokensPerS: median(series.gateway.map(s => s.tokensPerS)), ttftMs: median(series.gateway.map(s => s.ttftMs)) }
+const summary = (way: Way): { tokensPerS: number, ttftMs: number } => ({ tokensPerS: Number(median(series[way].map(s => s.tokensPerS)).toFixed(2)), ttftMs: Number(median(series[way].map(s => s.ttftMs)).toFixed(2)) })
+const d = summary('direct')
+const m = summary('modelProcess')
+const g = summary('gateway')
 const report = {
-  date: new Date().toISOString(), model: { bytes: made.bytes, parameters: made.params }, tokens: TOKENS, rounds: ROUNDS, threads: THREADS,
-  direct: d, gateway: g,
+  date: new Date().toISOString(), model: { bytes: made.bytes, parameters: made.params }, tokens: TOKENS, rounds: ROUNDS, threads: THREADS, contextSize: CONTEXT_SIZE, seed: SEED,
+  // direct: node-llama-cpp in this process (the baseline); modelProcess: sandbox/llama's child-process runner.
+  direct: d, modelProcess: m, gateway: g,
   ratio: { tokensPerS: Number((g.tokensPerS / d.tokensPerS).toFixed(3)), goal: 0.95 },
   ttftAddedMs: { value: Number((g.ttftMs - d.ttftMs).toFixed(1)), goal: 30 },
+  modelProcessVsDirect: { tokensPerS: Number((m.tokensPerS / d.tokensPerS).toFixed(3)), ttftAddedMs: Number((m.ttftMs - d.ttftMs).toFixed(1)) },
+  gatewayVsModelProcess: { tokensPerS: Number((g.tokensPerS / m.tokensPerS).toFixed(3)), ttftAddedMs: Number((g.ttftMs - m.ttftMs).toFixed(1)) },
   series
 }
 await mkdir(join(root, 'bench-results'), { recursive: true })
 await writeFile(join(root, 'bench-results', 'inference.json'), JSON.stringify(report, null, 2) + '\n')
 const fmt = (n: number): string => n.toFixed(1)
+const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n}`
 process.stdout.write([
   '',
   `| ${(made.bytes / 1e6).toFixed(0)} MB generated model, ${TOKENS} tokens, ${THREADS} thread (median of ${ROUNDS}) | decode tokens/s | time to first token |`,
   '|---|---|---|',
-  `| node-llama-cpp directly (model process) | ${fmt(d.tokensPerS)} | ${fmt(d.ttftMs)} ms |`,
+  `| node-llama-cpp called directly (in process) | ${fmt(d.tokensPerS)} | ${fmt(d.ttftMs)} ms |`,
+  `| the provider's model process (sandbox/llama) | ${fmt(m.tokensPerS)} | ${fmt(m.ttftMs)} ms |`,
   `| through the gateway (openai client, provider on loopback) | ${fmt(g.tokensPerS)} | ${fmt(g.ttftMs)} ms |`,
-  `| gateway vs direct | ${report.ratio.tokensPerS} (goal ≥ 0.95: ${report.ratio.tokensPerS >= 0.95 ? 'met' : 'NOT met'}) | +${report.ttftAddedMs.value} ms (goal ≤ 30 ms: ${report.ttftAddedMs.value <= 30 ? 'met' : 'NOT met'}) |`,
+  `| gateway vs direct | ${report.ratio.tokensPerS} (goal ≥ 0.95: ${report.ratio.tokensPerS >= 0.95 ? 'met' : 'NOT met'}) | ${signed(report.ttftAddedMs.value)} ms (goal ≤ 30 ms: ${report.ttftAddedMs.value <= 30 ? 'met' : 'NOT met'}) |`,
+  `| model process vs direct | ${report.modelProcessVsDirect.tokensPerS} | ${signed(report.modelProcessVsDirect.ttftAddedMs)} ms |`,
   '',
   'JSON: bench-results/inference.json',
   ''
 ].join('\n'))
 
 await gateway.close()
-await direct.close()
+await modelProcess.close()
+await llamaContext.dispose(); await llamaModel.dispose(); await llama.dispose()
 await consumerCaps.stop(); await consumerNode.stop()
 await providerCaps.stop(); await provider.stop(); await models.close(); await providerNode.stop()
 await boot.stop()

@@ -2,7 +2,9 @@
  * Runs a model in its own child process (sandbox/llama/worker.ts), so a file that aborts llama.cpp
  * (at load or at the first decode) costs only that model: the caller gets ModelCrashedError and goes
  * on serving. Chat with sampling parameters, streamed text, AbortSignal (generation stops within a
- * decode step), and usage from the library's token meter. Threads default to one on machines with
+ * decode step), and usage from the library's token meter. A `{ prompt }` instead of messages is a raw
+ * text completion (node-llama-cpp's LlamaCompletion: the text is continued as it is, with no chat
+ * template), what OpenAI's legacy /v1/completions asks for. Threads default to one on machines with
  * two cores or fewer: llama.cpp's default of four on two vCPUs was measured ~300× slower. With a GPU
  * backend (sandbox/llama/gpu.ts) node-llama-cpp offloads as many layers as fit ('auto').
  */
@@ -22,8 +24,11 @@ export { DEFAULT_CONTEXT_SIZE, MODEL_LOAD_TIMEOUT_MS }
 
 export class ModelCrashedError extends ClawnodeError {
   static override name = 'ModelCrashedError'
-  constructor (path: string, how: string) {
+  /** The signal that ended the process, if one did (SIGKILL: killed from outside, not by the file). */
+  readonly signal: string | undefined
+  constructor (path: string, how: string, signal?: string) {
     super(`The model process for ${path} died (${how})`, { retryable: false, hint: 'The file is probably corrupt or unsupported: replace it. The node keeps serving its other models.' })
+    this.signal = signal
   }
 }
 
@@ -42,6 +47,10 @@ export class ModelClosedError extends ClawnodeError {
 }
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant', content: string }
+/** A raw text to continue: no chat template around it. */
+export interface TextPrompt { prompt: string }
+/** What a model generates from: chat messages (through the model's chat template), or a raw text prompt. */
+export type GenerationInput = ChatMessage[] | TextPrompt
 export interface SamplingParams { maxTokens: number, temperature?: number, topP?: number, seed?: number, stop?: string[] }
 export interface Completion {
   text: string
@@ -58,8 +67,12 @@ export interface LoadedModel {
   readonly exited: Promise<Error>
   /** The process's resident memory now (VmRSS), where the OS tells. */
   residentBytes: () => Promise<number | undefined>
-  /** `onText` gets each piece of text and the tokens generated so far. */
-  chat: (messages: ChatMessage[], params: SamplingParams, options?: ChatOptions) => Promise<Completion>
+  /**
+   * Generates from chat messages, or continues a `{ prompt }` as raw text. `onText` gets each piece of
+   * text and the tokens generated so far. `stopReason` is node-llama-cpp's: 'maxTokens', 'eogToken',
+   * 'customStopTrigger' (a `stop` string, left out of the text), 'abort'.
+   */
+  chat: (input: GenerationInput, params: SamplingParams, options?: ChatOptions) => Promise<Completion>
   close: () => Promise<void>
 }
 
@@ -114,7 +127,7 @@ export async function loadModel (path: string, options: LoadModelOptions = {}): 
     }
   })
   child.once('exit', (code, signal) => {
-    dead = signal !== null || (code ?? 0) !== 0 ? new ModelCrashedError(path, `${signal ?? `exit code ${code}`}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').at(-1) ?? ''}`}`) : new ModelClosedError(path)
+    dead = signal !== null || (code ?? 0) !== 0 ? new ModelCrashedError(path, `${signal ?? `exit code ${code}`}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').at(-1) ?? ''}`}`, signal ?? undefined) : new ModelClosedError(path)
     log('model process for %s ended: %s', path, dead.message)
     exited.resolve(dead)
     loaded.reject(dead)
@@ -141,14 +154,14 @@ export async function loadModel (path: string, options: LoadModelOptions = {}): 
     pid: child.pid,
     exited: exited.promise,
     residentBytes: async () => child.pid === undefined || dead !== undefined ? undefined : await readResidentBytes(child.pid),
-    async chat (messages, params, opts = {}) {
+    async chat (input, params, opts = {}) {
       if (dead !== undefined) throw dead
       opts.signal?.throwIfAborted()
       const id = next++
       const done = new Promise<Completion>((resolve, reject) => { pending.set(id, { resolve, reject, text: '', ...(opts.onText === undefined ? {} : { onText: opts.onText }) }) })
       const onAbort = (): void => { child.send({ type: 'abort', id }) }
       opts.signal?.addEventListener('abort', onAbort, { once: true })
-      child.send({ type: 'generate', id, messages, params, batch: { ms: opts.textBatchMs ?? DEFAULT_TEXT_BATCH_MS, breakTokens: opts.textBreakTokens ?? 0 } })
+      child.send({ type: 'generate', id, ...(Array.isArray(input) ? { messages: input } : { prompt: input.prompt }), params, batch: { ms: opts.textBatchMs ?? DEFAULT_TEXT_BATCH_MS, breakTokens: opts.textBreakTokens ?? 0 } })
       try {
         return await done
       } finally {

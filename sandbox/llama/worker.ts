@@ -2,7 +2,7 @@
  * The child process that holds one model (sandbox/llama/runner.ts starts it). llama.cpp can abort the
  * whole process on a bad file (SIGABRT, not an exception), so a model lives alone in here: if it
  * dies, only this model is lost. Speaks JSON messages over the IPC channel:
- *   in:  { type: 'generate', id, messages, params, batch } | { type: 'abort', id }
+ *   in:  { type: 'generate', id, messages | prompt, params, batch } | { type: 'abort', id }
  *   out: { type: 'loaded', contextSize } | { type: 'text', id, text, tokens } | { type: 'done', id, … } |
  *        { type: 'error', id?, error }
  * Text goes out batched (`batch`): the first piece at once, then at most one message per `ms` (a piece
@@ -10,14 +10,18 @@
  * last message that ended such a break, so the node sees every such count.
  * The model path, thread count, context size and GPU backend come as argv (JSON), so loading starts
  * at once. On a GPU, node-llama-cpp offloads as many layers as fit ('auto'); on the CPU, none.
+ * Messages go through the model's chat template (LlamaChatSession); a prompt is continued as raw text
+ * (LlamaCompletion). Both start from an empty sequence, so usage counts the whole input.
  */
-import { getLlama, LlamaChatSession, LlamaLogLevel } from 'node-llama-cpp'
-import type { ChatHistoryItem } from 'node-llama-cpp'
+import { getLlama, LlamaChatSession, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp'
+import type { ChatHistoryItem, LlamaContextSequence } from 'node-llama-cpp'
 
 interface Message { role: 'system' | 'user' | 'assistant', content: string }
 interface Params { maxTokens: number, temperature?: number, topP?: number, seed?: number, stop?: string[] }
 interface Batch { ms: number, breakTokens: number }
-type In = { type: 'generate', id: number, messages: Message[], params: Params, batch?: Batch } | { type: 'abort', id: number }
+type In = { type: 'generate', id: number, messages?: Message[], prompt?: string, params: Params, batch?: Batch } | { type: 'abort', id: number }
+/** What both generators take besides their input. */
+interface Generation { maxTokens: number, temperature?: number, topP?: number, seed?: number, customStopTriggers?: string[], signal: AbortSignal, stopOnAbortSignal: true, onToken: (tokens: unknown[]) => void, onTextChunk: (text: string) => void }
 
 const send = (message: Record<string, unknown>): void => { process.send?.(message) }
 const fail = (err: unknown, id?: number): void => {
@@ -72,17 +76,9 @@ try {
         else timer ??= setTimeout(flush, wait)
       }
       try {
-        const system = messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
-        const turns = messages.filter(m => m.role !== 'system')
-        const last = turns.at(-1)
-        if (last?.role !== 'user') throw new Error('the last message must come from the user')
         await sequence.clearHistory()
-        const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system, autoDisposeSequence: false })
-        const history: ChatHistoryItem[] = [...(system === '' ? [] : [{ type: 'system' as const, text: system }])]
-        for (const m of turns.slice(0, -1)) history.push(m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] })
-        session.setChatHistory(history)
         const before = sequence.tokenMeter.getState()
-        const result = await session.promptWithMeta(last.content, {
+        const options: Generation = {
           maxTokens: params.maxTokens,
           ...(params.temperature === undefined ? {} : { temperature: params.temperature }),
           ...(params.topP === undefined ? {} : { topP: params.topP }),
@@ -93,11 +89,11 @@ try {
           // Each text chunk says how many tokens have been generated so far (streamed usage counts them).
           onToken: (tokens: unknown[]) => { generated += tokens.length },
           onTextChunk: onText
-        })
+        }
+        const stopReason = message.prompt !== undefined ? await complete(sequence, message.prompt, options) : await chat(sequence, messages ?? [], options)
         flush()
         const used = sequence.tokenMeter.diff(before)
-        session.dispose({ disposeSequence: false })
-        send({ type: 'done', id, stopReason: result.stopReason, usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens } })
+        send({ type: 'done', id, stopReason, usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens } })
       } catch (err) {
         clearTimeout(timer)
         fail(err, id)
@@ -110,4 +106,31 @@ try {
   fail(err)
   process.exitCode = 1
   process.disconnect?.()
+}
+
+/** Answers the last user message after the others, through the model's chat template. */
+async function chat (sequence: LlamaContextSequence, messages: Message[], options: Generation): Promise<string> {
+  const system = messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
+  const turns = messages.filter(m => m.role !== 'system')
+  const last = turns.at(-1)
+  if (last?.role !== 'user') throw new Error('the last message must come from the user')
+  const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system, autoDisposeSequence: false })
+  try {
+    const history: ChatHistoryItem[] = [...(system === '' ? [] : [{ type: 'system' as const, text: system }])]
+    for (const m of turns.slice(0, -1)) history.push(m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] })
+    session.setChatHistory(history)
+    return (await session.promptWithMeta(last.content, options)).stopReason
+  } finally {
+    session.dispose({ disposeSequence: false })
+  }
+}
+
+/** Continues the prompt as raw text: no template, special-token text in it stays plain text. */
+async function complete (sequence: LlamaContextSequence, prompt: string, options: Generation): Promise<string> {
+  const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false })
+  try {
+    return (await completion.generateCompletionWithMeta(prompt, options)).metadata.stopReason
+  } finally {
+    completion.dispose({ disposeSequence: false })
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * Models in their own processes, on the generated tiny GGUF (real llama.cpp, CPU, one thread): chat
  * runs to max_tokens with streamed text equal to the result and usage from the token meter; the same
- * seed gives the same text; an abort stops generation within a decode step or two; a file that makes
+ * seed gives the same text; a stop string ends the text before it; top_p reaches the sampler; a
+ * prompt is continued as raw text, with no chat template; an abort stops generation within a decode
+ * step or two; a file that makes
  * llama.cpp abort, at load or at the first decode, kills only its own process (ModelCrashedError)
  * while the loaded model keeps serving; the process reports its resident memory and its end.
  */
@@ -10,7 +12,9 @@ import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
+import { promptTokenBound } from '../../node/inference-request.ts'
 import { loadModel } from '../../sandbox/llama/runner.ts'
+import type { ModelCrashedError } from '../../sandbox/llama/runner.ts'
 import type { LoadedModel } from '../../sandbox/llama/runner.ts'
 import { bounded, rejectsWith, setup, tempDir } from '../helpers.ts'
 
@@ -34,6 +38,61 @@ s('chat runs to max_tokens; streamed text is the result; usage comes from the to
   assert.ok(r.text.length > 0)
   const again = await ctx.model.chat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there' }], { maxTokens: 24, temperature: 0.8, seed: 3 })
   assert.is(again.text, r.text, 'the same seed gives the same text')
+}))
+
+s('a stop string ends generation before it: the text (streamed too) ends where it would begin; stop reason customStopTrigger', bounded(60_000, async (ctx) => {
+  const messages = [{ role: 'user' as const, content: 'Hello there' }]
+  const full = await ctx.model.chat(messages, { maxTokens: 48, temperature: 0.8, seed: 3 })
+  assert.is(full.stopReason, 'maxTokens')
+  // A piece from the middle of the output; it may also occur earlier, and the first occurrence counts.
+  const stop = full.text.slice(20, 23)
+  const cut = full.text.indexOf(stop)
+  assert.ok(cut > 0 && stop.length === 3, `stop ${JSON.stringify(stop)} at ${cut} in ${JSON.stringify(full.text)}`)
+  let streamed = ''
+  const r = await ctx.model.chat(messages, { maxTokens: 48, temperature: 0.8, seed: 3, stop: ['no such text', stop] }, { onText: (t) => { streamed += t } })
+  assert.is(r.stopReason, 'customStopTrigger')
+  assert.is(r.text, full.text.slice(0, cut))
+  assert.is(streamed, r.text, 'none of the stop string was streamed')
+  assert.ok(r.usage.completionTokens < 48 && r.usage.completionTokens >= 1, `${r.usage.completionTokens} tokens`)
+}))
+
+s('top_p reaches the sampler: at a high temperature a tiny nucleus gives the greedy text, top_p 1 does not', bounded(60_000, async (ctx) => {
+  const messages = [{ role: 'user' as const, content: 'Hello there' }]
+  const greedy = (await ctx.model.chat(messages, { maxTokens: 32, temperature: 0 })).text
+  for (const seed of [1, 2]) {
+    const nucleus = await ctx.model.chat(messages, { maxTokens: 32, temperature: 1.5, seed, topP: 1e-6 })
+    assert.is(nucleus.text, greedy, `seed ${seed}: only the likeliest token is left to sample`)
+  }
+  const wide = await ctx.model.chat(messages, { maxTokens: 32, temperature: 1.5, seed: 1, topP: 1 })
+  assert.is.not(wide.text, greedy)
+  const half = await ctx.model.chat(messages, { maxTokens: 32, temperature: 1.5, seed: 1, topP: 0.5 })
+  assert.is.not(half.text, wide.text, 'the same seed samples differently from another nucleus')
+}))
+
+s('a prompt is continued as raw text: no chat template around it, usage from the token meter, stop strings too', bounded(60_000, async (ctx) => {
+  const prompt = 'Once upon a time'
+  let streamed = ''
+  const r = await ctx.model.chat({ prompt }, { maxTokens: 24, temperature: 0 }, { onText: (t) => { streamed += t } })
+  assert.is(r.stopReason, 'maxTokens')
+  assert.is(r.usage.completionTokens, 24)
+  assert.is(streamed, r.text)
+  // The chat template adds its own tokens around the same text; a raw prompt has none of them.
+  const chat = await ctx.model.chat([{ role: 'user', content: prompt }], { maxTokens: 24, temperature: 0 })
+  assert.ok(r.usage.promptTokens >= 1 && r.usage.promptTokens < chat.usage.promptTokens, `${r.usage.promptTokens} prompt tokens raw, ${chat.usage.promptTokens} in a chat`)
+  assert.ok(r.usage.promptTokens <= promptTokenBound({ prompt }), 'within the bound an order declares for it')
+  assert.is.not(chat.text, r.text)
+  // Raw text: the prompt with the start of its continuation appended continues with the rest.
+  const more = await ctx.model.chat({ prompt: prompt + r.text.slice(0, 5) }, { maxTokens: 8, temperature: 0 })
+  assert.ok(r.text.slice(5).startsWith(more.text), `${JSON.stringify(more.text)} continues ${JSON.stringify(r.text)}`)
+  // Text that looks like the template's special tokens stays text: a byte-fallback token per byte.
+  const special = await ctx.model.chat({ prompt: '<|im_start|>user' }, { maxTokens: 4, temperature: 0 })
+  assert.ok(special.usage.promptTokens >= '<|im_start|>user'.length, `${special.usage.promptTokens} prompt tokens`)
+  const seeded = await ctx.model.chat({ prompt }, { maxTokens: 24, temperature: 0.8, seed: 3 })
+  assert.is((await ctx.model.chat({ prompt }, { maxTokens: 24, temperature: 0.8, seed: 3 })).text, seeded.text, 'the same seed gives the same text')
+  const stop = seeded.text.slice(10, 12)
+  const stopped = await ctx.model.chat({ prompt }, { maxTokens: 24, temperature: 0.8, seed: 3, stop: [stop] })
+  assert.is(stopped.stopReason, 'customStopTrigger')
+  assert.is(stopped.text, seeded.text.slice(0, seeded.text.indexOf(stop)))
 }))
 
 s('an abort stops generation within a decode step or two', bounded(60_000, async (ctx) => {
@@ -83,6 +142,7 @@ s('a file that loads but aborts llama.cpp at the first decode: ModelCrashedError
   const why = await m.exited
   assert.is(why.name, 'ModelCrashedError')
   assert.match(why.message, /SIGABRT: .*GGML_ASSERT\(eps >= 0\.0f\) failed/)
+  assert.is((why as ModelCrashedError).signal, 'SIGABRT', 'an abort, not a kill from outside')
   assert.is(await m.residentBytes(), undefined)
   await rejectsWith(m.chat([{ role: 'user', content: 'Again?' }], { maxTokens: 4 }), 'ModelCrashedError')
   const r = await ctx.model.chat([{ role: 'user', content: 'Still there?' }], { maxTokens: 4 })

@@ -5,6 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_GATEWAY_MAX_TOKENS, InvalidGatewayRequestError, MAX_GATEWAY_MAX_TOKENS, MAX_GATEWAY_MESSAGES, parseChatRequest, parseCompletionRequest } from '../../node/gateway-request.ts'
+import { MAX_PROMPT_TOKENS } from '../../node/inference-request.ts'
 
 const user = [{ role: 'user', content: 'hi' }]
 
@@ -36,9 +37,28 @@ test('chat bodies: defaults, every supported parameter, and what is accepted but
   })
 })
 
-test('legacy completion bodies: the prompt, or a batch of one, is a user message', () => {
-  assert.equal(parseCompletionRequest({ model: 'm', prompt: 'once', max_tokens: 5, echo: false, best_of: 1 }).messages, [{ role: 'user', content: 'once' }])
-  assert.equal(parseCompletionRequest({ model: 'm', prompt: ['once'] }).messages, [{ role: 'user', content: 'once' }])
+test('legacy completion bodies: the prompt, or a batch of one, is a raw prompt (no chat messages)', () => {
+  assert.equal(parseCompletionRequest({ model: 'm', prompt: 'once', max_tokens: 5, echo: false, best_of: 1 }), { model: 'm', maxTokens: 5, stream: false, includeUsage: false, kind: 'completion', prompt: 'once' })
+  assert.equal(parseCompletionRequest({ model: 'm', prompt: ['once'] }), { model: 'm', maxTokens: DEFAULT_GATEWAY_MAX_TOKENS, stream: false, includeUsage: false, kind: 'completion', prompt: 'once' })
+})
+
+test('a prompt or messages longer than an inference lease may carry are refused, naming the parameter', () => {
+  const long = 'x'.repeat(MAX_PROMPT_TOKENS)
+  for (const [parse, body, param] of [
+    [parseCompletionRequest, { model: 'm', prompt: long }, 'prompt'],
+    [parseChatRequest, { model: 'm', messages: [{ role: 'user', content: long }] }, 'messages']
+  ] as Array<[(b: unknown) => unknown, unknown, string]>) {
+    try {
+      parse(body)
+      assert.unreachable(`accepted a ${param} of ${long.length} bytes`)
+    } catch (err) {
+      assert.instance(err, InvalidGatewayRequestError)
+      assert.is((err as InvalidGatewayRequestError).param, param)
+      assert.match((err as Error).message, /too long: up to 131072 prompt tokens/)
+    }
+  }
+  // Just under the bound (its bytes and the allowance for special tokens) is fine.
+  assert.is((parseCompletionRequest({ model: 'm', prompt: 'x'.repeat(MAX_PROMPT_TOKENS - 16) }) as { prompt: string }).prompt.length, MAX_PROMPT_TOKENS - 16)
 })
 
 const bad: Array<[string, unknown, string | null, RegExp]> = [

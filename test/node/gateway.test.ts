@@ -54,7 +54,7 @@ function testBackend () {
         onText(t)
         await new Promise(resolve => setImmediate(resolve))
       }
-      const promptTokens = req.messages.reduce((n, m) => n + m.content.split(' ').length, 0)
+      const promptTokens = ('prompt' in req ? req.prompt : req.messages.map(m => m.content).join(' ')).split(' ').length
       return { text: TOKENS.join(''), finishReason: 'stop', usage: { promptTokens, completionTokens: TOKENS.length }, provider: PROVIDER, price: PRICE }
     }
   }
@@ -148,7 +148,7 @@ test('the stream on the wire: SSE data lines ending with [DONE]', bounded(20_000
   } finally { await gw.close() }
 }))
 
-test('legacy completions: the prompt is one user message; text_completion answers, streamed or not', bounded(20_000, async () => {
+test('legacy completions: the prompt goes to the backend as a raw prompt; text_completion answers, streamed or not', bounded(20_000, async () => {
   const { backend, requests } = testBackend()
   const gw = await startGateway({ backend, dataDir: await tempDir() })
   try {
@@ -158,7 +158,7 @@ test('legacy completions: the prompt is one user message; text_completion answer
     assert.is(done.choices[0]?.text, 'Hello, clawnode world!')
     assert.is(done.choices[0]?.finish_reason, 'stop')
     assert.equal(done.usage, { prompt_tokens: 4, completion_tokens: TOKENS.length, total_tokens: 4 + TOKENS.length })
-    assert.equal(requests[0]?.messages, [{ role: 'user', content: 'Once upon a time' }])
+    assert.equal(requests[0], { model: 'tiny-chat', prompt: 'Once upon a time', maxTokens: 16, maxPrice: 1_000_000 })
     assert.is(requests[0]?.maxTokens, 16)
 
     const stream = await openai.completions.create({ model: 'tiny-chat', prompt: 'Once upon a time', stream: true, stream_options: { include_usage: true } })

@@ -237,7 +237,7 @@ async function serveGateway (ctx: CliContext, values: Record<string, unknown>): 
   const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
   // The local fallback: a model of <data>/models, loaded on first use, answering when the network does not.
   const localFallback = (values['local-fallback'] as string | undefined) ?? config.gateway?.localFallback
-  const models = localFallback === undefined ? undefined : createModelHost((await scanModels(ctx.dataDir, config.provider.models ?? [])).models, { memoryBytes: modelMemoryBudget(config.provider) })
+  const models = localFallback === undefined ? undefined : createModelHost((await scanModels(ctx.dataDir, config.provider.models ?? [])).models, { memoryBytes: modelMemoryBudget(config.provider), ...(config.provider.modelThreads === undefined ? {} : { threads: config.provider.modelThreads }) })
   const settlement = await openNodeSettlement({ dataDir: ctx.dataDir, config, privateKey, provider: false }, { signal: ctx.signal })
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined
   try {
