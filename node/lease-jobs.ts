@@ -44,6 +44,20 @@ export interface Outcome {
   keep?: (receipt: Uint8Array, ack: Uint8Array) => Promise<void>
 }
 
+/** A usage tick and the consumer's countersignature of it. */
+export interface CosignedTick { tick: Uint8Array, ack: Uint8Array }
+
+/** The countersignatures of an inference lease's usage ticks, taken in order while the lease runs. */
+export interface UsageAcks {
+  /** A tick went out (its bytes set): its countersignature is the next one awaited. */
+  sent: (tick: Tick) => void
+  /**
+   * No more ticks: resolves with the last co-signed tick once every sent tick's countersignature is in
+   * and on disk; rejects with what went wrong (after keeping what was co-signed before it).
+   */
+  end: () => Promise<CosignedTick | undefined>
+}
+
 export interface LeaseJobsInit {
   runner: SandboxRunner
   dataDir: string
@@ -57,8 +71,8 @@ type Emit = (which: 'stdout' | 'stderr', data: Uint8Array) => void
 export interface LeaseJobs {
   runContainer: (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: Emit) => Promise<Outcome>
   runInference: (order: OrderInfo, payload: Uint8Array, signal: AbortSignal, emit: Emit, tick: (outputTokens: number) => void) => Promise<Outcome>
-  collectUsageAcks: (order: OrderInfo, ticks: Tick[], next: (timeoutMs: number) => Promise<Uint8Array>, hold: ProviderHold | undefined) => Promise<{ tick: Uint8Array, ack: Uint8Array } | undefined>
-  saveInferenceRecord: (order: OrderInfo, record: Record<string, Uint8Array>) => Promise<void>
+  collectUsageAcks: (order: OrderInfo, next: (timeoutMs: number) => Promise<Uint8Array>, hold: ProviderHold | undefined, onError: (err: unknown) => void) => UsageAcks
+  saveInferenceRecord: (order: OrderInfo, record: Record<string, Uint8Array>, options?: { fresh?: boolean }) => Promise<void>
 }
 
 export function createLeaseJobs (init: LeaseJobsInit): LeaseJobs {
@@ -67,34 +81,75 @@ export function createLeaseJobs (init: LeaseJobsInit): LeaseJobs {
    * An inference lease's record in <data>/inference/<order>.json: the last co-signed usage tick, and
    * the final receipt with its countersignature once the lease ends (also when it was cancelled).
    */
-  const saveInferenceRecord = async (order: OrderInfo, record: Record<string, Uint8Array>): Promise<void> => {
+  const saveInferenceRecord = async (order: OrderInfo, record: Record<string, Uint8Array>, options: { fresh?: boolean } = {}): Promise<void> => {
     const dir = join(init.dataDir, 'inference')
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const file = join(dir, `${Buffer.from(order.orderId).toString('hex').slice(0, 32)}.json`)
-    const before = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, string>
+    // (A usage tick replaces the whole record: nothing else is in it until the receipt comes.)
+    const before = options.fresh === true ? {} : JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, string>
     const after = { ...before, ...Object.fromEntries(Object.entries(record).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) }
     await writeFileAtomic(file, JSON.stringify(after, null, 2) + '\n')
   }
 
   /**
-   * Reads the consumer's countersignature of each usage tick (they arrive behind the output), records
-   * each countersigned draw of a paid lease as it comes, and returns the last co-signed tick; if the
-   * stream dies on the way, what was co-signed is kept in <data>/inference/<order>.json (and the
-   * settlement book) before the error goes on.
+   * Reads the consumer's countersignature of each usage tick as it arrives, while the model still
+   * generates: a paid lease's countersigned draw goes into the settlement book, and the tick and its
+   * countersignature into <data>/inference/<order>.json (crash-safe, replaced by each newer one), so a
+   * provider killed mid-stream holds a co-signed count within about a tick of what it delivered. A
+   * write still under way when the next ack comes is followed by the newest tick only (one write in flight).
+   * A wrong countersignature (or none in time) is reported through `onError` at once.
    */
-  const collectUsageAcks = async (order: OrderInfo, ticks: Tick[], next: (timeoutMs: number) => Promise<Uint8Array>, hold: ProviderHold | undefined): Promise<{ tick: Uint8Array, ack: Uint8Array } | undefined> => {
-    let last: { tick: Uint8Array, ack: Uint8Array } | undefined
-    try {
-      for (const tick of ticks) {
+  const collectUsageAcks = (order: OrderInfo, next: (timeoutMs: number) => Promise<Uint8Array>, hold: ProviderHold | undefined, onError: (err: unknown) => void): UsageAcks => {
+    const sent: Tick[] = []
+    let ended = false
+    let wake: (() => void) | undefined
+    let last: CosignedTick | undefined
+    let written: CosignedTick | undefined
+    let writing: Promise<void> | undefined
+    // Writes the newest co-signed tick until the file holds it; the first failure stays (and is thrown at the end).
+    const keep = (): Promise<void> => {
+      writing ??= (async () => {
+        try {
+          while (last !== undefined && written !== last) {
+            const cosigned = last
+            await saveInferenceRecord(order, { tick: cosigned.tick, ack: cosigned.ack }, { fresh: true })
+            written = cosigned
+          }
+        } finally {
+          writing = undefined
+        }
+      })()
+      return writing
+    }
+    let failed: unknown
+    const reading = (async (): Promise<void> => {
+      for (let i = 0; ; i++) {
+        // (Bounded by the lease: `end` is called once its output is over, whatever the outcome.)
+        while (i >= sent.length) {
+          if (ended) return
+          await new Promise<void>(resolve => { wake = resolve })
+        }
+        const tick = sent[i] as Tick
         const ack = await next(LEASE_STEP_TIMEOUT_MS)
         const { drawSignature } = await openReceiptAck(ack, { receiptBytes: tick.bytes, consumer: order.consumer })
         if (tick.draw !== undefined) await hold?.settle(tick.draw, drawSignature)
         last = { tick: tick.bytes, ack }
+        keep().catch((err: unknown) => { failed ??= err })
       }
-      return last
-    } catch (err) {
-      if (last !== undefined) await saveInferenceRecord(order, { tick: last.tick, ack: last.ack })
-      throw err
+    })().catch((err: unknown) => {
+      failed ??= err
+      onError(err)
+    })
+    return {
+      sent (tick) { sent.push(tick); wake?.() },
+      async end () {
+        ended = true
+        wake?.()
+        await reading
+        await keep().catch((err: unknown) => { failed ??= err })
+        if (failed !== undefined) throw failed
+        return last
+      }
     }
   }
 
@@ -131,14 +186,15 @@ export function createLeaseJobs (init: LeaseJobsInit): LeaseJobs {
     const every = init.usageTickTokens ?? DEFAULT_USAGE_TICK_TOKENS
     let nextTick = every
     const request = parseInferencePayload(payload)
-    if (promptTokenBound(request.messages) > (order.limits.promptTokens ?? 0)) throw new MalformedMessageError('inference request', 'is longer than the prompt bound its order declared')
+    if (promptTokenBound(request) > (order.limits.promptTokens ?? 0)) throw new MalformedMessageError('inference request', 'is longer than the prompt bound its order declared')
     const models = init.models as ModelHost
     const started = Date.now()
     const encoder = new TextEncoder()
     let bytesOut = 0
     const model = await models.get(order.model)
     // The ordered token limit holds, whatever the payload says.
-    const completion = await model.chat(request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
+    // A prompt is continued as raw text (no chat template), as /v1/completions means it.
+    const completion = await model.chat('prompt' in request ? { prompt: request.prompt } : request.messages, { ...request.params, maxTokens: order.limits.maxTokens ?? 0 }, {
       signal,
       // The model process sends the first text at once and then at most a piece per TEXT_BATCH_MS, so
       // a fast model makes a frame per several tokens; a piece ends where a usage tick is due, so that

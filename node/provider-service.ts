@@ -16,7 +16,7 @@ import { chargedOutputPrice, maxInferencePrice, maxJobPrice } from './pricing.ts
 import { MAX_INFERENCE_TOKENS, MAX_PROMPT_TOKENS } from './inference-request.ts'
 import { LeaseCancelledError, leaseInbox, UnexpectedFrameError } from './lease-inbox.ts'
 import { containerLimits, createLeaseJobs } from './lease-jobs.ts'
-import type { Tick } from './lease-jobs.ts'
+import type { Tick, UsageAcks } from './lease-jobs.ts'
 import type { LeaseInbox } from './lease-inbox.ts'
 import type { ModelHost } from './model-host.ts'
 import type { ProviderHold, ProviderSettlement } from './settlement.ts'
@@ -155,6 +155,7 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
     // The slot is held from the bid until the award comes or the bid lapses.
     running++
     let inbox: LeaseInbox | undefined
+    let acks: UsageAcks | undefined
     try {
       await send({ type: 'bid', bytes: bidBytes })
       let awardBytes: Uint8Array
@@ -173,13 +174,17 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         log('consumer %p cancelled the lease: %s', order.consumer, reason)
         controller.abort(new LeaseCancelledError(reason))
       })
+      const reader = inbox
+      // Each tick's countersignature is taken (and kept on disk) as it comes; a wrong one stops the job.
+      acks = jobs.collectUsageAcks(order, async (ms) => (await reader.next('usageAck', ms)).bytes, hold, (err) => { controller.abort(err) })
+      const usageAcks = acks
       const onClose = (): void => { controller.abort(new Error('the consumer closed the stream')) }
       stream.addEventListener('close', onClose)
       const digest = createHash('sha256')
       let sending = Promise.resolve()
       // Output goes out as produced, in order; a write that fails ends the job.
       let delivered = 0
-      const ticks: Tick[] = []
+      let ticks = 0
       const emit = (which: 'stdout' | 'stderr', data: Uint8Array): void => {
         digest.update(data)
         delivered += data.byteLength
@@ -189,14 +194,14 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       const tick = (outputTokens: number): void => {
         const deliveredDigest = digest.copy().digest()
         const bytesDelivered = delivered
-        const seq = ticks.length
+        const seq = ticks++
         const entry: Tick = { bytes: new Uint8Array() }
-        ticks.push(entry)
         sending = sending.then(async () => {
           // A paid lease draws for the output counted so far: a stream that dies still leaves it claimable.
           if (hold !== undefined) entry.draw = await hold.draw(chargedOutputPrice(outputTokens, init.prices, quote), false)
           entry.bytes = await signUsageTick(init.privateKey, order, bid, { seq, outputTokens, bytesDelivered, deliveredDigest, ...(entry.draw === undefined ? {} : { draw: entry.draw }) })
           await send({ type: 'usage', bytes: entry.bytes })
+          usageAcks.sent(entry)
         }).catch((err: unknown) => { controller.abort(err) })
       }
       const outcome = order.kind === 'inference'
@@ -204,7 +209,6 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
         : await jobs.runContainer(order, payload, controller.signal, emit)
       await sending
       stream.removeEventListener('close', onClose)
-      const reader = inbox
       await outcome.afterOutput?.((frame) => send(frame), digest)
       const price = outcome.price(quote)
       const draw = await hold?.draw(price, true)
@@ -219,16 +223,13 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       })
       const sendingReceipt = send({ type: 'receipt', bytes: receipt }).then(() => undefined, (err: unknown) => err)
       // The ticks' countersignatures arrive ahead of the receipt's (the consumer acks each tick as it comes):
-      // the receipt does not wait for them, and the last co-signed tick is saved while the receipt travels.
+      // the receipt does not wait for the last of them, nor for the last co-signed tick to be on disk.
       // (If the stream died, the acks that did arrive are still recorded before the error goes on.)
-      const lastTick = ticks.length > 0 ? await jobs.collectUsageAcks(order, ticks, async (ms) => (await reader.next('usageAck', ms)).bytes, hold) : undefined
+      await acks.end()
       const notSent = await sendingReceipt
       if (notSent !== undefined) throw notSent
-      const savingTick = lastTick === undefined ? undefined : jobs.saveInferenceRecord(order, { tick: lastTick.tick, ack: lastTick.ack })
-      savingTick?.catch(() => {})
       const ack = (await reader.next('receiptAck', LEASE_STEP_TIMEOUT_MS)).bytes
       const { drawSignature } = await openReceiptAck(ack, { receiptBytes: receipt, consumer: order.consumer })
-      await savingTick
       await outcome.keep?.(receipt, ack)
       // The draw's countersignature is what the escrow pays on; then the receipt goes into the ledger.
       if (draw !== undefined) await hold?.settle(draw, drawSignature)
@@ -247,8 +248,10 @@ export function createProviderService (init: ProviderServiceInit): ProviderServi
       done++
       await stream.close()
     } finally {
-      hold?.release()
       inbox?.close()
+      // Acks that did arrive are kept (their draws settled) before the hold takes back what was not countersigned.
+      await acks?.end().catch(() => {})
+      hold?.release()
       running--
     }
   }

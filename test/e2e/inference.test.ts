@@ -20,9 +20,9 @@ import { createCapsService, createClawNode, createModelHost, createProviderServi
 import type { CapsService, ClawNode, Consumer, ExplainEntry, LeaseOptions, ModelHost, ProviderService } from '../../node/index.ts'
 import { createSandboxRunner } from '../../sandbox/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
-import { openReceiptAck, USAGE_DOMAIN, USAGE_PAYLOAD_TYPE } from '../../protocol/index.ts'
+import { openReceiptAck, RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE, USAGE_DOMAIN, USAGE_PAYLOAD_TYPE } from '../../protocol/index.ts'
 import { openEnvelope } from '../../protocol/envelope.ts'
-import { UsageTick } from '../../protocol/gen/lease.js'
+import { Receipt, UsageTick } from '../../protocol/gen/lease.js'
 import type { Capabilities } from '../../protocol/index.ts'
 import type { SandboxRunner } from '../../sandbox/index.ts'
 import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
@@ -114,8 +114,9 @@ s('usage streams as co-signed ticks every N tokens; an aborted lease leaves both
   assert.ok(result.provider.equals(ctx.cheap.node.peerId))
   assert.equal(ticks.map(t => t.outputTokens), [8, 16, 24, 32])
   const savedAt = join(providerDirs.get(ctx.cheap.node.peerId.toString()) ?? '', 'inference', `${Buffer.from(result.receipt.orderId).toString('hex').slice(0, 32)}.json`)
-  // (The provider saves it while its receipt travels: the consumer may be done a moment earlier.)
-  for (let i = 0; i < 100 && !existsSync(savedAt); i++) await new Promise(resolve => setTimeout(resolve, 50))
+  // (The provider's record is final once it holds the receipt, which it keeps after the consumer is done.)
+  const final = async (f: string): Promise<boolean> => existsSync(f) && 'receipt' in (JSON.parse(await readFile(f, 'utf8')) as object)
+  for (let i = 0; i < 100 && !(await final(savedAt)); i++) await new Promise(resolve => setTimeout(resolve, 50))
   const saved = JSON.parse(await readFile(savedAt, 'utf8')) as { tick: string, ack: string }
   assert.is(Buffer.from(saved.tick, 'base64').equals(Buffer.from(ticks.at(-1)!.tick)), true, 'the provider keeps the last co-signed tick')
   await openReceiptAck(Buffer.from(saved.ack, 'base64'), { receiptBytes: Buffer.from(saved.tick, 'base64'), consumer: ctx.consumerNode.peerId })
@@ -143,7 +144,7 @@ s('usage streams as co-signed ticks every N tokens; an aborted lease leaves both
   }
   let providerCount = 0
   for (let i = 0; i < 100 && providerCount === 0; i++) {
-    for (const f of await readdir(dir)) if (!before.has(f)) providerCount = await tokensIn(f)
+    for (const f of await readdir(dir)) if (!before.has(f) && await final(join(dir, f))) providerCount = await tokensIn(f)
     if (providerCount === 0) await new Promise(resolve => setTimeout(resolve, 100))
   }
   // The provider holds no more than the consumer signed, and at most one tick (N = 8) less.
@@ -177,8 +178,13 @@ s('clawnode start serves its models; clawnode lease --model goes through a runni
   const provider = await startNode(['--bootstrap', boot], { data })
   const consumer = await startNode(['--bootstrap', boot, '--gateway', '0'])
   try {
-    const offered = JSON.parse((await cli(['caps', '--json', '--data', data])).stdout) as { capabilities: Capabilities, keys: string[] }
+    // What the running node advertises (its control API, not a fresh look at the files), and the
+    // signed record it serves over the network: the broken file is in neither.
+    const offered = JSON.parse((await cli(['caps', '--json', '--data', data])).stdout) as { capabilities: Capabilities, keys: string[], source: string }
+    assert.is(offered.source, 'running node')
     assert.equal(offered.capabilities.models.map(m => m.id), ['served'])
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    assert.equal((await ctx.consumerCaps.fetch(peerIdFromString(provider.peerId))).models.map(m => m.id), ['served'])
     assert.ok(offered.keys.includes('/clawnode/cap/1/model/served'))
     assert.ok(offered.keys.includes('/clawnode/cap/1/inference'))
     const r = await cli(['lease', '--model', 'served', '--max-tokens', '6', '--json', '--data', consumer.data, 'Hello'], { timeoutMs: 80_000 })
@@ -235,8 +241,23 @@ s('a client that aborts mid-stream: the provider stops at once; both sides hold 
 }))
 
 s('the official openai client through the gateway: chat streamed and not, models, usage as on the receipt, errors', bounded(120_000, async (ctx) => {
-  const backend = createNetworkBackend({ consumer: ctx.consumer, caps: ctx.consumerCaps })
+  const leased: Array<Uint8Array> = []
+  const backend = createNetworkBackend({ consumer: ctx.consumer, caps: ctx.consumerCaps, onReceipt: (r) => { leased.push(r.info.orderId) } })
   const gateway = await startGateway({ backend, dataDir: await tempDir(), port: 0 })
+  // The usage on the receipt the provider signed and kept for the request's lease (in its data dir).
+  const providerReceipt = async (i: number): Promise<{ prompt: number, completion: number }> => {
+    const orderId = leased[i]
+    assert.ok(orderId !== undefined, `request ${i} was a lease`)
+    const file = join(providerDirs.get(ctx.cheap.node.peerId.toString()) ?? '', 'inference', `${Buffer.from(orderId).toString('hex').slice(0, 32)}.json`)
+    const kept = async (): Promise<{ receipt?: string }> => existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) as { receipt?: string } : {}
+    for (let n = 0; n < 100 && (await kept()).receipt === undefined; n++) await new Promise(resolve => setTimeout(resolve, 50))
+    const { receipt } = await kept()
+    assert.ok(receipt !== undefined, 'the provider kept the receipt')
+    const opened = await openEnvelope(Buffer.from(receipt, 'base64'), RECEIPT_DOMAIN, RECEIPT_PAYLOAD_TYPE, 1 << 20)
+    assert.ok(opened.signer.equals(ctx.cheap.node.peerId), 'the provider signed it')
+    const usage = Receipt.decode(opened.payload).usage
+    return { prompt: Number(usage?.inputTokens ?? -1), completion: Number(usage?.outputTokens ?? -1) }
+  }
   try {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0 })
     const models = await client.models.list()
@@ -247,15 +268,17 @@ s('the official openai client through the gateway: chat streamed and not, models
     assert.ok((chat.choices[0]?.message.content ?? '').length > 0)
     assert.is(chat.choices[0]?.finish_reason, 'length')
     assert.is((chat as unknown as { provider: string }).provider, ctx.cheap.node.peerId.toString())
+    assert.equal({ prompt: chat.usage?.prompt_tokens, completion: chat.usage?.completion_tokens }, await providerReceipt(0), 'non-streamed usage is the provider\'s receipt\'s')
     const stream = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 10, seed: 1, stream: true, stream_options: { include_usage: true } })
     let text = ''
-    let usage: { completion_tokens: number } | undefined
+    let usage: { completion_tokens: number, prompt_tokens: number } | undefined
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta.content ?? ''
       if (chunk.usage != null) usage = chunk.usage
     }
     assert.is(text, chat.choices[0]?.message.content, 'the same seed streams the same text')
     assert.is(usage?.completion_tokens, 10)
+    assert.equal({ prompt: usage?.prompt_tokens, completion: usage?.completion_tokens }, await providerReceipt(1), 'streamed usage is the provider\'s receipt\'s')
     try {
       await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 4 })
       assert.unreachable('an unknown model was served')

@@ -157,7 +157,10 @@ s('a stream that dies after two ticks leaves the provider a co-signed draw for t
   hold.release()
 
   // The provider took back its receipt's draw that was never countersigned: the next lease on the
-  // deposit follows on what both sides signed, and the consumer signs it.
+  // deposit follows on what both sides signed, and the consumer signs it. (The co-signed draws are in
+  // the book while the dead lease still winds down: the next lease waits until it has ended.)
+  for (let i = 0; i < 200 && provider.service.running > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  assert.is(provider.service.running, 0, 'the dead lease has ended')
   const lease = createConsumer({ node: consumer.node, privateKey: key, caps: consumer.caps, settlement: consumer.settlement })
   const next = await lease.leaseInference({ model: 'tiny', messages: [{ role: 'user', content: 'Again.' }], maxTokens: 8, params: { seed: 2 } }, { maxPrice: 100_000_000 })
   assert.is(next.receipt.draw?.depositId, depositId)
