@@ -74,6 +74,8 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   const book = await openBook<{ deposits: Record<string, ProviderDeposit> }>(settlementBookPath(init.dataDir, 'provider'), { deposits: {} })
   const trusted = new Map((init.config?.trusted ?? []).map(t => [t.peer, { cap: BigInt(t.capMillicredits ?? DEFAULT_TRUSTED_CAP), perMinute: t.ordersPerMinute ?? DEFAULT_TRUSTED_ORDERS_PER_MINUTE, recent: [] as number[] }]))
   const held = new Map<string, bigint>()
+  // Leases running on each deposit (admitted, not yet released).
+  const live = new Map<string, number>()
   const cache = new Map<string, { at: number, state: DepositState }>()
   let binding: Uint8Array | undefined
   let timer: NodeJS.Timeout | undefined
@@ -118,6 +120,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
 
   const hold = (id: string, order: OrderInfo, maxPrice: bigint): ProviderHold => {
     const freeHeld = reserve(held, id, maxPrice)
+    live.set(id, (live.get(id) ?? 0) + 1)
     // What this lease has added to the deposit's cumulative amount so far, and how much of it the consumer countersigned.
     let drawn = 0n
     let cosigned = 0n
@@ -163,11 +166,21 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
         freeHeld()
         if (ended) return
         ended = true
+        const others = (live.get(id) ?? 1) - 1
+        if (others > 0) live.set(id, others); else live.delete(id)
+        const entry = book.data.deposits[id]
+        if (entry === undefined) return
+        let allocated = BigInt(entry.allocated)
         // A lease that ends with a draw the consumer never countersigned (the stream died) takes it back,
         // unless another lease has drawn since: the next draw then follows on what both sides signed.
-        const entry = book.data.deposits[id]
-        if (entry === undefined || drawn === cosigned || BigInt(entry.allocated) !== lastCumulative) return
-        entry.allocated = (lastCumulative - (drawn - cosigned)).toString()
+        if (drawn !== cosigned && allocated === lastCumulative) allocated = lastCumulative - (drawn - cosigned)
+        // The last lease on the deposit to end: nothing above the latest countersigned draw can be
+        // countersigned any more (a lease that died while another drew left its part in between), so
+        // the next lease draws on from exactly what the consumer signed; else the consumer refuses it.
+        const signed = BigInt(entry.cosigned?.cumulative ?? '0')
+        if (others === 0 && allocated > signed) allocated = signed
+        if (allocated === BigInt(entry.allocated)) return
+        entry.allocated = allocated.toString()
         book.save().catch((err: unknown) => { log.error('saving the settlement book failed: %e', err) })
       }
     }

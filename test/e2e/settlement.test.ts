@@ -223,6 +223,44 @@ s('the provider claims early once co-signed draws reach 80 % of a deposit, not w
   }
 }))
 
+s('a lease that died uncountersigned while another drew does not lock the deposit: the next lease draws on from what the consumer signed', bounded(60_000, async (ctx) => {
+  const { provider, consumer } = ctx
+  const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
+  try {
+    await faucet(consumer.chain.client, consumer.chain.deployment, 30_000n)
+    const { depositId } = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 30_000n, expiry: await farExpiry(ctx) })
+    const key = await generateKeyPair('Ed25519')
+    const binding = await signSettlementBinding(key, consumer.chain.account.address)
+    const domain = { chainId: consumer.chain.deployment.chainId, escrow: consumer.chain.deployment.usageEscrow }
+    const admit = async () => {
+      const admission = await settlement.admit(await paidOrder(ctx, key, depositId, binding), 5_000)
+      if (!admission.ok) throw new Error(admission.detail)
+      return admission.hold
+    }
+    const countersign = async (hold: Awaited<ReturnType<typeof admit>>, draw: Awaited<ReturnType<Awaited<ReturnType<typeof admit>>['draw']>>): Promise<void> => {
+      const signature = await signDraw(consumer.chain.account.account, domain, { depositId, consumer: consumer.chain.account.address, provider: provider.chain.account.address, cumulative: draw.cumulative })
+      await hold.settle(draw, Buffer.from(signature.slice(2), 'hex'))
+    }
+    // Lease A: a tick co-signed at 1,000, then a tick for 2,000 the consumer never countersigns (A's stream died).
+    const a = await admit()
+    await countersign(a, await a.draw(1_000, false))
+    assert.is((await a.draw(2_000, false)).cumulative, 2_000n)
+    // Lease B draws on top of it before the provider noticed A's death; the consumer, seeing A dead, refuses it.
+    const b = await admit()
+    assert.is((await b.draw(500, false)).cumulative, 2_500n)
+    a.release() // B still runs: A's part cannot be taken back yet
+    b.release()
+    // Both ended: the next lease follows on from the 1,000 the consumer signed, not from 2,000 or 2,500.
+    const c = await admit()
+    const next = await c.draw(700, true)
+    assert.is(next.cumulative, 1_700n)
+    await countersign(c, next)
+    c.release()
+  } finally {
+    await settlement.stop()
+  }
+}))
+
 s('a provider refuses a deposit that expires before the lease could be claimed, and an order with another peer\'s settlement binding', bounded(60_000, async (ctx) => {
   const { provider, consumer } = ctx
   const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
