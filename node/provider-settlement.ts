@@ -80,13 +80,19 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   let binding: Uint8Array | undefined
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> = Promise.resolve()
+  // How far the chain's clock runs ahead of this machine's (seconds, never negative), as last read: the
+  // escrow checks expiry against block time, which a local chain moved forward or a drifting clock leads.
+  let chainAheadS = 0n
 
   const deposit = async (id: bigint, fresh: boolean, options: AbortOptions): Promise<DepositState> => {
     const hit = cache.get(id.toString())
     if (!fresh && hit !== undefined && Date.now() - hit.at < DEPOSIT_CACHE_MS) return hit.state
     let state: DepositState
     try {
-      state = await readDeposit(chain.client, chain.deployment, id, options)
+      let blockS: bigint
+      [state, blockS] = await Promise.all([readDeposit(chain.client, chain.deployment, id, options), chainTime(chain.client, options)])
+      const wallS = BigInt(Math.floor(Date.now() / 1000))
+      chainAheadS = blockS > wallS ? blockS - wallS : 0n
     } catch (err) {
       // The chain is down: the provider keeps serving on the state it has seen.
       if (hit === undefined) throw err
@@ -248,7 +254,7 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
       }
       if (state.consumer.toLowerCase() !== consumer.toLowerCase() || state.provider.toLowerCase() !== me.toLowerCase()) return { ok: false, detail: `deposit #${id} is not yours for this provider: ${how}` }
       if (state.status === 'closed') return { ok: false, detail: `deposit #${id} is closed: ${how}` }
-      const nowS = BigInt(Math.floor(Date.now() / 1000))
+      const nowS = BigInt(Math.floor(Date.now() / 1000)) + chainAheadS
       if (state.expiry < nowS + BigInt(Math.ceil(2 * periodMs / 1000)) + BigInt(Math.ceil(order.limits.wallMs / 1000))) return { ok: false, detail: `deposit #${id} expires too soon to be claimed after this lease: extend it (clawnode wallet deposit extend ${id})` }
       if (book.data.deposits[id] === undefined) book.data.deposits[id] = { consumer: state.consumer, allocated: '0' }
       if (room(id, state) < need) {

@@ -265,7 +265,7 @@ s('a provider refuses a deposit that expires before the lease could be claimed, 
   const { provider, consumer } = ctx
   const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
   try {
-    await faucet(consumer.chain.client, consumer.chain.deployment, 20_000n)
+    await faucet(consumer.chain.client, consumer.chain.deployment, 30_000n)
     const key = await generateKeyPair('Ed25519')
     const binding = await signSettlementBinding(key, consumer.chain.account.address)
     // Ten minutes left: less than two claim periods (two hours here) and the lease.
@@ -273,6 +273,13 @@ s('a provider refuses a deposit that expires before the lease could be claimed, 
     const refused = await settlement.admit(await paidOrder(ctx, key, soon.depositId, binding), 10_000)
     assert.is(refused.ok, false)
     assert.is((refused as { detail: string }).detail, `deposit #${soon.depositId} expires too soon to be claimed after this lease: extend it (clawnode wallet deposit extend ${soon.depositId})`)
+    // Expiry is judged by the chain's clock (the escrow's), not this machine's: with the chain a day
+    // ahead, a deposit that ends an hour after the chain's now is a day away by the wall clock, and refused.
+    await consumer.chain.client.request({ method: 'evm_increaseTime', params: [86_400] } as never)
+    await consumer.chain.client.request({ method: 'evm_mine', params: [] } as never)
+    const ahead = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10_000n, expiry: await chainTime(consumer.chain.client) + 3_600n })
+    const byChain = await settlement.admit(await paidOrder(ctx, key, ahead.depositId, binding), 10_000)
+    assert.is((byChain as { detail?: string }).detail, `deposit #${ahead.depositId} expires too soon to be claimed after this lease: extend it (clawnode wallet deposit extend ${ahead.depositId})`)
     // The same deposit, a month long, is taken.
     const later = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10_000n, expiry: await farExpiry(ctx) })
     const taken = await settlement.admit(await paidOrder(ctx, key, later.depositId, binding), 10_000)
