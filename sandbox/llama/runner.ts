@@ -56,6 +56,8 @@ export interface Completion {
   text: string
   stopReason: string
   usage: { promptTokens: number, completionTokens: number }
+  /** After an abort: the tokens decoded once it reached the model process (at most one decode step's). */
+  tokensAfterAbort?: number
 }
 
 export interface LoadedModel {
@@ -116,7 +118,7 @@ export async function loadModel (path: string, options: LoadModelOptions = {}): 
     if (m.type === 'text' && p !== undefined) { p.text += m.text as string; p.onText?.(m.text as string, m.tokens as number); return }
     if (m.type === 'done' && p !== undefined) {
       pending.delete(m.id as number)
-      p.resolve({ text: p.text, stopReason: m.stopReason as string, usage: m.usage as Completion['usage'] })
+      p.resolve({ text: p.text, stopReason: m.stopReason as string, usage: m.usage as Completion['usage'], ...(typeof m.tokensAfterAbort === 'number' ? { tokensAfterAbort: m.tokensAfterAbort } : {}) })
       return
     }
     if (m.type === 'error') {

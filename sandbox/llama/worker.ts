@@ -55,6 +55,8 @@ try {
       const batchMs = message.batch?.ms ?? 0
       const breakTokens = message.batch?.breakTokens ?? 0
       let generated = 0
+      let atAbort: number | undefined
+      controller.signal.addEventListener('abort', () => { atAbort = generated }, { once: true })
       let pending = ''
       let sentAt = Number.NEGATIVE_INFINITY
       // The next break counts from the message that reached the last one, as the provider's ticks do.
@@ -93,7 +95,7 @@ try {
         const stopReason = message.prompt !== undefined ? await complete(sequence, message.prompt, options) : await chat(sequence, messages ?? [], options)
         flush()
         const used = sequence.tokenMeter.diff(before)
-        send({ type: 'done', id, stopReason, usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens } })
+        send({ type: 'done', id, stopReason, usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens }, ...(atAbort === undefined ? {} : { tokensAfterAbort: generated - atAbort }) })
       } catch (err) {
         clearTimeout(timer)
         fail(err, id)

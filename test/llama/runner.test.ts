@@ -95,12 +95,15 @@ s('a prompt is continued as raw text: no chat template around it, usage from the
   assert.is(stopped.text, seeded.text.slice(0, seeded.text.indexOf(stop)))
 }))
 
-s('an abort stops generation within a decode step or two', bounded(60_000, async (ctx) => {
+s('an abort stops generation within one decode step of reaching the model process', bounded(60_000, async (ctx) => {
   const controller = new AbortController()
   let at = 0
   const r = await ctx.model.chat([{ role: 'user', content: 'Go on' }], { maxTokens: 1000 }, { signal: controller.signal, onText: (_text, tokens) => { if (at === 0 && tokens >= 5) { at = tokens; controller.abort() } } })
   assert.is(r.stopReason, 'abort')
-  assert.ok(r.usage.completionTokens <= at + 3, `${r.usage.completionTokens} tokens after an abort at the ${at}th`)
+  // Counted from the parent's abort, tokens may already be on their way back over IPC (more on a busy
+  // machine), so this bound is loose; the model process's own count below is the decode-step one.
+  assert.ok(r.usage.completionTokens <= at + 100, `${r.usage.completionTokens} tokens after an abort at the ${at}th`)
+  assert.ok(r.tokensAfterAbort !== undefined && r.tokensAfterAbort <= 1, `${r.tokensAfterAbort} tokens decoded after the abort reached the model process`)
 }))
 
 s('text is batched: the first piece at once, then pieces of several tokens, ending where a break is due', bounded(60_000, async (ctx) => {
