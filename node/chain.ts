@@ -126,7 +126,12 @@ function followLocalChain (dir: string, current: { chain: LocalChain }): Transpo
       } catch (err) {
         if (!(err instanceof BaseError) || !(err.walk(e => e instanceof HttpRequestError) instanceof HttpRequestError)) throw err
         const next = await connectOrStartLocalChain(dir, { chainId: current.chain.chainId })
-        if (next.rpcUrl === url) throw err
+        if (next.rpcUrl === url) {
+          // Its owner died and this node took the same anvil over: hold it as the owner, so that
+          // closing the node ends it.
+          if (next.owned) current.chain = next
+          throw err
+        }
         log('the local chain moved from %s to %s; following it', url, next.rpcUrl)
         current.chain = next
         url = next.rpcUrl

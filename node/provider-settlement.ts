@@ -72,6 +72,15 @@ export async function createProviderSettlement (init: ProviderSettlementInit): P
   const domain = domainOf(chain)
   const periodMs = (init.config?.periodS ?? DEFAULT_SETTLEMENT_PERIOD_S) * 1000
   const book = await openBook<{ deposits: Record<string, ProviderDeposit> }>(settlementBookPath(init.dataDir, 'provider'), { deposits: {} })
+  // No lease runs yet: a draw above the latest countersigned one (sent by a run killed before its
+  // countersignature came back) can never be countersigned now, so the next draws follow on from
+  // what the consumer signed; else the consumer would refuse every later draw on the deposit.
+  let reset = false
+  for (const entry of Object.values(book.data.deposits)) {
+    const signed = entry.cosigned?.cumulative ?? '0'
+    if (BigInt(entry.allocated) > BigInt(signed)) { entry.allocated = signed; reset = true }
+  }
+  if (reset) await book.save()
   const trusted = new Map((init.config?.trusted ?? []).map(t => [t.peer, { cap: BigInt(t.capMillicredits ?? DEFAULT_TRUSTED_CAP), perMinute: t.ordersPerMinute ?? DEFAULT_TRUSTED_ORDERS_PER_MINUTE, recent: [] as number[] }]))
   const held = new Map<string, bigint>()
   // Leases running on each deposit (admitted, not yet released).

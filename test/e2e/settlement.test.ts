@@ -223,9 +223,10 @@ s('the provider claims early once co-signed draws reach 80 % of a deposit, not w
   }
 }))
 
-s('a lease that died uncountersigned while another drew does not lock the deposit: the next lease draws on from what the consumer signed', bounded(60_000, async (ctx) => {
+s('a lease that died uncountersigned while another drew, or with its provider killed, does not lock the deposit: the next lease draws on from what the consumer signed', bounded(60_000, async (ctx) => {
   const { provider, consumer } = ctx
-  const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
+  const dataDir = await tempDir()
+  let settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir, config: { periodS: 3600 } })
   try {
     await faucet(consumer.chain.client, consumer.chain.deployment, 30_000n)
     const { depositId } = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 30_000n, expiry: await farExpiry(ctx) })
@@ -256,6 +257,15 @@ s('a lease that died uncountersigned while another drew does not lock the deposi
     assert.is(next.cumulative, 1_700n)
     await countersign(c, next)
     c.release()
+    // A provider killed between a draw and its countersignature (no release ever runs): once started
+    // again, it draws on from what the consumer signed.
+    const d = await admit()
+    assert.is((await d.draw(400, false)).cumulative, 2_100n)
+    await settlement.stop()
+    settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir, config: { periodS: 3600 } })
+    const e = await admit()
+    assert.is((await e.draw(300, true)).cumulative, 2_000n)
+    e.release()
   } finally {
     await settlement.stop()
   }
