@@ -38,7 +38,7 @@ export const MODEL_MEMORY_WAIT_MS = 30_000
  */
 export const LEASE_CANCEL_GRACE_MS = 5_000
 
-/** Consumer: reuse of verified records, the pause between empty discoveries, and the inference bound. */
+// Consumer: reuse of verified records, the pause between empty discoveries, and the inference bound.
 /** Verified capability records are reused this long (never past their own expiry). */
 export const RECORD_CACHE_MS = 30_000
 /** Pause between discoveries that found nobody, inside a lease's discovery window. */
