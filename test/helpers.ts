@@ -8,6 +8,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { processExists } from '../ledger/chain/lock.ts'
 import { createDocker, SANDBOX_LABEL } from '../sandbox/index.ts'
 import type { Docker } from '../sandbox/index.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -124,4 +126,11 @@ export function setup<A extends unknown[]> (fn: (...args: A) => Promise<void>): 
       throw err
     }
   }
+}
+
+/** Whether process `pid` has ended within `ms` (polled): true once it is gone, false if it still runs then. */
+export async function gone (pid: number, ms = 5_000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (processExists(pid) && Date.now() < end) await sleep(50)
+  return !processExists(pid)
 }

@@ -29,6 +29,12 @@ const s = suite<Ctx>('provider killed mid-stream', {} as Ctx)
 const N = 8
 /** Far more than is generated before the kill: the lease is mid-stream when the provider dies. */
 const MAX_TOKENS = 1000
+/** How long the paused stream's state must stay the same (between two polls) before the kill. */
+const SETTLED_MS = 1_500
+/** How often that state is polled. */
+const POLL_MS = 100
+/** The most the paused stream may take to settle (a loaded 2-vCPU machine included). */
+const SETTLE_DEADLINE_MS = 30_000
 
 s.before(setup(async (ctx) => {
   ctx.boot = await createClawNode({ dataDir: await tempDir() })
@@ -69,8 +75,9 @@ async function openCosigned (tick: Uint8Array, ack: Uint8Array, provider: string
  * Leases from a fresh provider process and kills it (SIGKILL) right after the consumer has
  * countersigned its second tick. To make that a well-defined moment, the provider's model worker is
  * paused (SIGSTOP) there: whatever the provider already sent still arrives and is countersigned, and
- * the kill comes once the consumer has nothing more coming and the provider's file holds the
- * consumer's last countersignature (so the test checks what is kept, not a race with an ack in flight).
+ * the kill comes once the provider's file holds the consumer's last countersignature and neither it nor
+ * the bytes delivered have changed for SETTLED_MS (so the test checks what is kept, not a race with a
+ * tick or an ack in flight).
  */
 async function killMidStream (ctx: Ctx, paid: boolean): Promise<void> {
   const boot = ctx.boot.getMultiaddrs().map(String)
@@ -95,13 +102,12 @@ async function killMidStream (ctx: Ctx, paid: boolean): Promise<void> {
 
     const pieces: Buffer[] = []
     const ticks: Array<{ tick: Uint8Array, ack: Uint8Array, outputTokens: number, bytesDelivered: number }> = []
-    let lastActivity = Date.now()
+    let deliveredBytes = 0
     const leasing = consumer.consumer.leaseInference({ model, messages: [{ role: 'user', content: 'Go on and on.' }], maxTokens: MAX_TOKENS, params: { seed: 7 } }, {
       maxPrice: 100_000_000,
-      onOutput: (_s, d) => { pieces.push(Buffer.from(d)); lastActivity = Date.now() },
+      onOutput: (_s, d) => { pieces.push(Buffer.from(d)); deliveredBytes += d.byteLength },
       onUsage: (u) => {
         ticks.push(u)
-        lastActivity = Date.now()
         if (ticks.length === 2) process.kill(workerPid, 'SIGSTOP')
       }
     }).then(() => undefined, (err: unknown) => err)
@@ -113,12 +119,25 @@ async function killMidStream (ctx: Ctx, paid: boolean): Promise<void> {
     const file = join(data, 'inference', `${Buffer.from(first.orderId).toString('hex').slice(0, 32)}.json`)
     const kept = async (): Promise<{ tick: string, ack: string, receipt?: string } | undefined> =>
       existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) as { tick: string, ack: string, receipt?: string } : undefined
-    // Quiet: nothing new for a while, and the provider's file holds the consumer's last countersigned tick.
-    for (let i = 0; i < 400; i++) {
+    // Settled: the provider's file holds the consumer's last countersigned tick, and that state (the tick
+    // and the bytes delivered) is the same on two polls taken at least SETTLED_MS apart, with no poll
+    // in between seeing a change; a tick still in flight on a loaded machine restarts the wait.
+    const state = async (): Promise<string | undefined> => {
       const record = await kept()
-      if (Date.now() - lastActivity > 1_000 && record !== undefined && Buffer.from(record.tick, 'base64').equals(Buffer.from(ticks.at(-1)?.tick ?? []))) break
-      await sleep(50)
+      const last = ticks.at(-1)
+      if (record === undefined || last === undefined || !Buffer.from(record.tick, 'base64').equals(Buffer.from(last.tick))) return undefined
+      return `${ticks.length}/${deliveredBytes}/${record.tick}`
     }
+    const settleBy = Date.now() + SETTLE_DEADLINE_MS
+    let since: { state: string, at: number } | undefined
+    let settled = false
+    while (!settled && Date.now() < settleBy) {
+      await sleep(POLL_MS)
+      const now = await state()
+      if (now === undefined || now !== since?.state) since = now === undefined ? undefined : { state: now, at: Date.now() }
+      else settled = Date.now() - since.at >= SETTLED_MS
+    }
+    assert.ok(settled, `the paused stream settled within ${SETTLE_DEADLINE_MS} ms (${ticks.length} tick(s), ${deliveredBytes} bytes, provider's file ${since === undefined ? 'behind' : 'in step'})`)
 
     assert.is(await stopNode(provider, 'SIGKILL'), null, 'the provider was killed')
     process.kill(workerPid, 'SIGKILL')

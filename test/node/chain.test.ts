@@ -19,13 +19,7 @@ import { createConsumerSettlement } from '../../node/settlement.ts'
 import { faucet, fundLocalGas, listDeposits, probeChainId, readChainFile, refundDeposit, tokenBalance } from '../../ledger/index.ts'
 import { processExists } from '../../ledger/chain/lock.ts'
 import type { CapabilityRecordInfo } from '../../protocol/index.ts'
-import { bounded, ROOT, tempDir } from '../helpers.ts'
-
-const gone = async (pid: number, ms: number): Promise<boolean> => {
-  const end = Date.now() + ms
-  while (processExists(pid) && Date.now() < end) await sleep(50)
-  return !processExists(pid)
-}
+import { bounded, gone, ROOT, tempDir } from '../helpers.ts'
 
 test('two nodes share one local chain and one deployment; each account has gas', bounded(60_000, async () => {
   const localDir = await tempDir('clawnode-chain-')

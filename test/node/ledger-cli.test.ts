@@ -92,14 +92,18 @@ test.before(setup(async () => {
 }))
 
 test.after(() => {
+  // Ends every leftover anvil (the fee chain's too) before failing once with the list.
+  const left: string[] = []
   for (const dir of [chainDir, feeChainDir]) {
-    const pidFile = join(dir ?? chainDir, 'anvil.pid')
+    if (dir === undefined) continue
+    const pidFile = join(dir, 'anvil.pid')
     if (existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').trim())
       try { process.kill(pid, 'SIGTERM') } catch {}
-      throw new Error(`an anvil (pid ${pid}) was left running`)
+      left.push(`pid ${pid} in ${dir}`)
     }
   }
+  if (left.length > 0) throw new Error(`anvil was left running: ${left.join(', ')}`)
 })
 
 /** What both ledgers hold, whatever the chain does. */

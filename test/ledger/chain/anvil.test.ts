@@ -17,15 +17,10 @@ import {
   ANVIL_DEV_PRIVATE_KEY, connectOrStartLocalChain, createChainClient, ensureDeployed, probeChainId, readChainFile, startLocalChain, usageAnchorAbi
 } from '../../../ledger/chain/index.ts'
 import type { LocalChain } from '../../../ledger/chain/index.ts'
-import { bounded, rejectsWith, ROOT, tempDir } from '../../helpers.ts'
+import { bounded, gone, rejectsWith, ROOT, tempDir } from '../../helpers.ts'
 import { processExists as alive } from '../../../ledger/chain/lock.ts'
 import { send } from './chain-helpers.ts'
 
-const gone = async (pid: number, ms = 5_000): Promise<boolean> => {
-  const end = Date.now() + ms
-  while (alive(pid) && Date.now() < end) await sleep(20)
-  return !alive(pid)
-}
 const started: LocalChain[] = []
 test.after(async () => { for (const c of started) await c.stop() })
 const track = (c: LocalChain): LocalChain => { started.push(c); return c }
