@@ -31,7 +31,7 @@ export async function detectCapabilities (dataDir: string, config: NodeConfig, m
     clawnodeVersion: clawnodeVersion(),
     cpuCores: availableParallelism(),
     memoryBytes: totalmem(),
-    gpus: gpu.devices.map(d => ({ name: d.name, memoryBytes: d.memoryBytes })),
+    gpus: gpu.devices.map(d => ({ name: d.name, memoryBytes: d.memoryBytes, ...(gpu.backend === 'cpu' ? {} : { backend: gpu.backend }) })),
     runtimes: [runtime === 'runsc' ? 'gvisor' : runtime],
     images: (await readAllowlist(dataDir)).map(i => i.id),
     models: models.map(modelOffer),

@@ -28,7 +28,8 @@ export interface Capabilities {
   clawnodeVersion: string
   cpuCores: number
   memoryBytes: number
-  gpus: Array<{ name: string, memoryBytes: number }>
+  /** `backend` is the llama.cpp backend that drives the device (cuda, vulkan, metal). */
+  gpus: Array<{ name: string, memoryBytes: number, backend?: string }>
   runtimes: string[]
   images: string[]
   /** `family` is the GGUF architecture (absent when unknown). */
@@ -65,7 +66,7 @@ export async function signCapabilityRecord (key: PrivateKey, caps: Capabilities,
     clawnodeVersion: caps.clawnodeVersion,
     cpuCores: caps.cpuCores,
     memoryBytes: BigInt(caps.memoryBytes),
-    gpus: caps.gpus.map(g => ({ name: g.name, memoryBytes: BigInt(g.memoryBytes) })),
+    gpus: caps.gpus.map(g => ({ name: g.name, memoryBytes: BigInt(g.memoryBytes), backend: g.backend ?? '' })),
     runtimes: caps.runtimes,
     images: caps.images,
     models: caps.models.map(m => ({ id: m.id, digest: m.digest, quantisation: m.quantisation, context: m.context, family: m.family ?? '' })),
@@ -110,7 +111,7 @@ export async function openCapabilityRecord (bytes: Uint8Array, options: { expect
     clawnodeVersion: record.clawnodeVersion,
     cpuCores: record.cpuCores,
     memoryBytes: big(record.memoryBytes),
-    gpus: record.gpus.map(g => ({ name: g.name, memoryBytes: big(g.memoryBytes) })),
+    gpus: record.gpus.map(g => ({ name: g.name, memoryBytes: big(g.memoryBytes), ...(g.backend === '' ? {} : { backend: g.backend }) })),
     runtimes: record.runtimes,
     images: record.images,
     models: record.models.map(m => ({ id: m.id, digest: m.digest, quantisation: m.quantisation, context: m.context, ...(m.family === '' ? {} : { family: m.family }) })),

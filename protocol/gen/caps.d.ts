@@ -48,6 +48,11 @@ export declare namespace CapabilityRecord {
         value: bigint;
         index: number;
     }
+    interface CapabilityRecordGpusBackendFieldEvent {
+        field: '$.gpus[].backend';
+        value: string;
+        index: number;
+    }
     interface CapabilityRecordRuntimesFieldEvent {
         field: '$.runtimes[]';
         index: number;
@@ -129,7 +134,7 @@ export declare namespace CapabilityRecord {
     }
     function encode(obj: Partial<CapabilityRecord>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): CapabilityRecord;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): Generator<CapabilityRecordVersionFieldEvent | CapabilityRecordPeerIdFieldEvent | CapabilityRecordClawnodeVersionFieldEvent | CapabilityRecordCpuCoresFieldEvent | CapabilityRecordMemoryBytesFieldEvent | CapabilityRecordGpusNameFieldEvent | CapabilityRecordGpusMemoryBytesFieldEvent | CapabilityRecordRuntimesFieldEvent | CapabilityRecordImagesFieldEvent | CapabilityRecordModelsIdFieldEvent | CapabilityRecordModelsDigestFieldEvent | CapabilityRecordModelsQuantisationFieldEvent | CapabilityRecordModelsContextFieldEvent | CapabilityRecordModelsFamilyFieldEvent | CapabilityRecordPricesPerThousandInputTokensFieldEvent | CapabilityRecordPricesPerThousandOutputTokensFieldEvent | CapabilityRecordPricesPerCpuSecondFieldEvent | CapabilityRecordPricesPerGbSecondFieldEvent | CapabilityRecordMaxConcurrentJobsFieldEvent | CapabilityRecordExpiresAtMsFieldEvent | CapabilityRecordSeqFieldEvent | CapabilityRecordSettlementBindingFieldEvent | CapabilityRecordSettlementChainIdFieldEvent | CapabilityRecordSettlementEscrowFieldEvent | CapabilityRecordSettlementFeeBpsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): Generator<CapabilityRecordVersionFieldEvent | CapabilityRecordPeerIdFieldEvent | CapabilityRecordClawnodeVersionFieldEvent | CapabilityRecordCpuCoresFieldEvent | CapabilityRecordMemoryBytesFieldEvent | CapabilityRecordGpusNameFieldEvent | CapabilityRecordGpusMemoryBytesFieldEvent | CapabilityRecordGpusBackendFieldEvent | CapabilityRecordRuntimesFieldEvent | CapabilityRecordImagesFieldEvent | CapabilityRecordModelsIdFieldEvent | CapabilityRecordModelsDigestFieldEvent | CapabilityRecordModelsQuantisationFieldEvent | CapabilityRecordModelsContextFieldEvent | CapabilityRecordModelsFamilyFieldEvent | CapabilityRecordPricesPerThousandInputTokensFieldEvent | CapabilityRecordPricesPerThousandOutputTokensFieldEvent | CapabilityRecordPricesPerCpuSecondFieldEvent | CapabilityRecordPricesPerGbSecondFieldEvent | CapabilityRecordMaxConcurrentJobsFieldEvent | CapabilityRecordExpiresAtMsFieldEvent | CapabilityRecordSeqFieldEvent | CapabilityRecordSettlementBindingFieldEvent | CapabilityRecordSettlementChainIdFieldEvent | CapabilityRecordSettlementEscrowFieldEvent | CapabilityRecordSettlementFeeBpsFieldEvent>;
 }
 export interface Settlement {
     binding: Uint8Array<ArrayBuffer>;
@@ -162,6 +167,7 @@ export declare namespace Settlement {
 export interface Gpu {
     name: string;
     memoryBytes: bigint;
+    backend: string;
 }
 export declare namespace Gpu {
     const codec: () => Codec<Gpu>;
@@ -173,9 +179,13 @@ export declare namespace Gpu {
         field: '$.memoryBytes';
         value: bigint;
     }
+    interface GpuBackendFieldEvent {
+        field: '$.backend';
+        value: string;
+    }
     function encode(obj: Partial<Gpu>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Gpu>): Gpu;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Gpu>): Generator<GpuNameFieldEvent | GpuMemoryBytesFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Gpu>): Generator<GpuNameFieldEvent | GpuMemoryBytesFieldEvent | GpuBackendFieldEvent>;
 }
 export interface Model {
     id: string;

@@ -469,13 +469,18 @@ export var Gpu;
                     w.uint32(16);
                     w.uint64(obj.memoryBytes);
                 }
+                if ((obj.backend != null && obj.backend !== '')) {
+                    w.uint32(26);
+                    w.string(obj.backend);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
             }, (reader, length, opts = {}) => {
                 const obj = {
                     name: '',
-                    memoryBytes: 0n
+                    memoryBytes: 0n,
+                    backend: ''
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -487,6 +492,10 @@ export var Gpu;
                         }
                         case 2: {
                             obj.memoryBytes = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.backend = reader.string();
                             break;
                         }
                         default: {
@@ -512,6 +521,13 @@ export var Gpu;
                             yield {
                                 field: `${prefix}.memoryBytes`,
                                 value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.backend`,
+                                value: reader.string()
                             };
                             break;
                         }

@@ -64,7 +64,8 @@ test('a GPU device name becomes its DHT class', () => {
 test('the capability record carries the detected GPUs, advertised under their class keys', bounded(30_000, async () => {
   const gpu: GpuDetection = { backend: 'cuda', devices: [{ name: 'NVIDIA H100 80GB HBM3', memoryBytes: 80 * 1024 ** 3 }, { name: 'NVIDIA H100 80GB HBM3', memoryBytes: 80 * 1024 ** 3 }], failures: [] }
   const caps = await detectCapabilities(await tempDir(), { sandbox: {}, network: {}, provider: {}, chain: {}, settlement: {} }, [], { gpu })
-  assert.equal(caps.gpus, gpu.devices)
+  // Each device carries the backend that drives it (protocol/caps.test.ts signs and opens one).
+  assert.equal(caps.gpus, gpu.devices.map(d => ({ ...d, backend: 'cuda' })))
   const keys = advertisedKeys(caps)
   assert.equal(keys.filter(k => k.includes('/gpu/')), ['/clawnode/cap/1/gpu/nvidia-h100-80gb-hbm3'])
   assert.is(describeGpu(gpu), 'cuda: NVIDIA H100 80GB HBM3 (80.0 GiB), NVIDIA H100 80GB HBM3 (80.0 GiB)')

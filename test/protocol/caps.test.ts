@@ -18,7 +18,7 @@ const caps: Capabilities = {
   clawnodeVersion: '0.1.0',
   cpuCores: 2,
   memoryBytes: 24 * 1024 ** 3,
-  gpus: [{ name: 'NVIDIA H100', memoryBytes: 80 * 1024 ** 3 }],
+  gpus: [{ name: 'NVIDIA H100', memoryBytes: 80 * 1024 ** 3, backend: 'cuda' }],
   runtimes: ['gvisor'],
   images: ['sha256:' + 'a'.repeat(64)],
   models: [{ id: 'tiny-llama', digest: 'sha256:' + 'b'.repeat(64), quantisation: 'Q8_0', context: 2048 }],
