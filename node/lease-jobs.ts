@@ -107,8 +107,13 @@ export function createLeaseJobs (init: LeaseJobsInit): LeaseJobs {
     let written: CosignedTick | undefined
     let writing: Promise<void> | undefined
     // Writes the newest co-signed tick until the file holds it; the first failure stays (and is thrown at the end).
+    // (Nothing new: no writer starts. The writer clears `writing` only while it is still its own
+    // promise, so a body that finished before `writing` was assigned cannot leave a settled one there.)
     const keep = (): Promise<void> => {
-      writing ??= (async () => {
+      if (writing !== undefined) return writing
+      if (last === undefined || written === last) return Promise.resolve()
+      let writer: Promise<void> | undefined
+      writer = (async () => {
         try {
           while (last !== undefined && written !== last) {
             const cosigned = last
@@ -116,10 +121,11 @@ export function createLeaseJobs (init: LeaseJobsInit): LeaseJobs {
             written = cosigned
           }
         } finally {
-          writing = undefined
+          if (writing === writer) writing = undefined
         }
       })()
-      return writing
+      writing = writer
+      return writer
     }
     let failed: unknown
     const reading = (async (): Promise<void> => {

@@ -6,7 +6,7 @@
  * unchanged file is probed once, a bad file stays marked broken until it changes, and an upgraded
  * llama.cpp probes again. Never loads node-llama-cpp.
  */
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { logger } from '@libp2p/logger'
@@ -14,6 +14,7 @@ import { ClawnodeError, serializeError } from '../../protocol/index.ts'
 import { writeFileAtomic } from '../atomic-file.ts'
 import { MAX_PROBE_FILE_BYTES, MAX_PROBE_MESSAGE_LENGTH, MAX_PROBE_RESULTS } from './constants.ts'
 import type { SerializedError } from '../../protocol/index.ts'
+import type { FileHandle } from 'node:fs/promises'
 
 const log = logger('clawnode:llama:probes')
 
@@ -46,6 +47,8 @@ export interface ProbeStore {
   set: (file: { id: string, sha256: string, sizeBytes: number }, result: { ok: true } | { ok: false, phase: ProbePhase, error: unknown }) => void
   /** Writes the results atomically; writes never overlap. */
   save: () => Promise<void>
+  /** Why the kept results were not used, when the file was there but too large, unreadable or not JSON. */
+  readonly invalid?: ProbeFileInvalidError
 }
 
 /** A model failed its probe (or crashed later): what happened, and what the operator can do. */
@@ -63,14 +66,55 @@ export class ModelProbeFailedError extends ClawnodeError {
 }
 
 /**
- * Whether an error says the file is bad, so that the result is kept: llama.cpp refused it, or its
- * process died on its own (an abort or a fault). A process killed with SIGKILL (a timeout, the OOM
- * killer) or a probe that ran out of time says nothing about the file.
+ * Whether an error says the file is bad, so that the result is kept: llama.cpp refused the file
+ * (a format error), or its process died on its own (an abort or a fault). A load that failed for
+ * want of memory or VRAM (node-llama-cpp's InsufficientMemoryError, a context it could not allocate)
+ * or because llama.cpp could not start, a process killed with SIGKILL (a timeout, the OOM killer) or
+ * a probe that ran out of time says nothing about the file: the model is probed again at the next start.
  */
 export function isFileFault (err: unknown): boolean {
-  const e = err as { name?: string, signal?: string }
-  if (e?.name === 'ModelLoadError') return true
+  const e = err as { name?: string, signal?: string, failure?: string }
+  if (e?.name === 'ModelLoadError') return e.failure === 'file'
   return e?.name === 'ModelCrashedError' && e.signal !== 'SIGKILL'
+}
+
+/** The kept results could not be used (too large, not JSON): none are used, and every model is probed again. */
+export class ProbeFileInvalidError extends ClawnodeError {
+  static override name = 'ProbeFileInvalidError'
+  constructor (path: string, why: string, options: { cause?: unknown } = {}) {
+    super(`Ignoring the probe results in ${path} (${why}): every model is probed again`, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      hint: 'Nothing to do: the next probe result replaces the file. Delete it to be rid of this message sooner.'
+    })
+  }
+}
+
+/** The file's text, read no further than MAX_PROBE_FILE_BYTES (undefined when there is none). */
+async function readBounded (path: string): Promise<string | undefined> {
+  let file: FileHandle
+  try {
+    file = await open(path, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ProbeFileInvalidError(path, 'unreadable', { cause: err })
+  }
+  try {
+    // One byte more than allowed tells an oversized file from one exactly at the limit (the read is
+    // bounded even if the file grows after the stat).
+    const { size } = await file.stat()
+    if (size > MAX_PROBE_FILE_BYTES) throw new ProbeFileInvalidError(path, `over ${MAX_PROBE_FILE_BYTES} bytes`)
+    const buf = Buffer.alloc(size + 1)
+    let n = 0
+    while (n < buf.length) {
+      const { bytesRead } = await file.read(buf, n, buf.length - n, n)
+      if (bytesRead === 0) break
+      n += bytesRead
+    }
+    if (n > MAX_PROBE_FILE_BYTES) throw new ProbeFileInvalidError(path, `over ${MAX_PROBE_FILE_BYTES} bytes`)
+    return buf.toString('utf8', 0, n)
+  } finally {
+    await file.close()
+  }
 }
 
 let version: Promise<string> | undefined
@@ -103,20 +147,27 @@ export async function openProbeStore (dataDir: string): Promise<ProbeStore> {
   const path = join(dataDir, PROBE_FILE)
   const llama = await llamaVersion()
   const results = new Map<string, ProbeResult>()
+  let invalid: ProbeFileInvalidError | undefined
   try {
-    const text = await readFile(path, 'utf8')
-    if (text.length > MAX_PROBE_FILE_BYTES) throw new Error(`over ${MAX_PROBE_FILE_BYTES} bytes`)
-    const data = JSON.parse(text) as { results?: unknown }
-    for (const v of Array.isArray(data.results) ? data.results.slice(0, MAX_PROBE_RESULTS) : []) {
+    const text = await readBounded(path)
+    let data: { results?: unknown } | undefined
+    try {
+      data = text === undefined ? undefined : JSON.parse(text) as { results?: unknown }
+    } catch (err) {
+      throw new ProbeFileInvalidError(path, 'not JSON', { cause: err })
+    }
+    for (const v of Array.isArray(data?.results) ? data.results.slice(0, MAX_PROBE_RESULTS) : []) {
       const r = parseResult(v)
       if (r !== undefined) results.set(r.sha256, r)
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.error('ignoring %s (every model is probed again): %e', path, err)
+    invalid = err instanceof ProbeFileInvalidError ? err : new ProbeFileInvalidError(path, 'unreadable', { cause: err })
+    log.error('%s', invalid.message)
   }
   let writing: Promise<void> = Promise.resolve()
   return {
     path,
+    ...(invalid === undefined ? {} : { invalid }),
     get (file) {
       const r = results.get(file.sha256)
       return r !== undefined && r.sizeBytes === file.sizeBytes && r.llama === llama ? r : undefined

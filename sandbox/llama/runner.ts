@@ -32,10 +32,47 @@ export class ModelCrashedError extends ClawnodeError {
   }
 }
 
+/**
+ * Why a model did not load: llama.cpp refused the file ('file'), the machine lacked the memory or VRAM
+ * for it or its context ('resources'), or llama.cpp itself could not start ('runtime': no usable
+ * build or GPU backend). Only 'file' says anything lasting about the file.
+ */
+export type LoadFailure = 'file' | 'resources' | 'runtime'
+
+/** The step of the model process's start that failed (worker.ts): llama.cpp, the model, its context. */
+export type LoadStage = 'llama' | 'model' | 'context'
+
+// What llama.cpp and node-llama-cpp say when memory, not the file, ran out (host or device).
+const RESOURCE_TEXT = /out of memory|insufficient memory|not enough (v?ram|memory)|(failed|unable) to allocate|too large for the available|OutOf(Device|Host)Memory|cudaMalloc/i
+
+/**
+ * Classifies a load failure the model process reported: its error's name (node-llama-cpp's
+ * InsufficientMemoryError), its message and the process's last stderr, and the step that failed. A
+ * context that could not be created is a matter of memory; only the model's own load is the file's.
+ */
+export function loadFailure (error: { name?: string, message?: string, stage?: string }, stderr = ''): LoadFailure {
+  if (error.name === 'InsufficientMemoryError' || RESOURCE_TEXT.test(error.message ?? '') || RESOURCE_TEXT.test(stderr)) return 'resources'
+  if (error.stage === 'model') return 'file'
+  return error.stage === 'context' ? 'resources' : 'runtime'
+}
+
+const LOAD_HINTS: Record<LoadFailure, string> = {
+  file: 'llama.cpp refused the file: check it (clawnode doctor) and replace it with a good copy.',
+  resources: 'Not enough memory (RAM or VRAM) for the model and its context: free some, lower contextSize, or use a smaller quantisation. It is tried again at the next start.',
+  runtime: 'llama.cpp could not start on this machine (no usable build or GPU backend): run clawnode doctor.'
+}
+
 export class ModelLoadError extends ClawnodeError {
   static override name = 'ModelLoadError'
-  constructor (path: string, message: string) {
-    super(`The model ${path} could not be loaded: ${message}`, { hint: 'Check the file (clawnode doctor) and the memory free for it.' })
+  /** The name of the error the model process reported (InsufficientMemoryError, Error, …). */
+  readonly errorName: string
+  readonly failure: LoadFailure
+  constructor (path: string, message: string, options: { errorName?: string, failure?: LoadFailure } = {}) {
+    const errorName = options.errorName ?? 'Error'
+    const failure = options.failure ?? 'file'
+    super(`The model ${path} could not be loaded: ${errorName === 'Error' ? '' : `${errorName}: `}${message}`, { hint: LOAD_HINTS[failure] })
+    this.errorName = errorName
+    this.failure = failure
   }
 }
 
@@ -122,8 +159,8 @@ export async function loadModel (path: string, options: LoadModelOptions = {}): 
       return
     }
     if (m.type === 'error') {
-      const e = m.error as { name: string, message: string }
-      if (p === undefined) { loaded.reject(new ModelLoadError(path, e.message)); return }
+      const e = m.error as { name: string, message: string, stage?: LoadStage }
+      if (p === undefined) { loaded.reject(new ModelLoadError(path, e.message, { errorName: String(e.name).slice(0, 64), failure: loadFailure(e, stderr) })); return }
       pending.delete(m.id as number)
       p.reject(new ClawnodeError(`${e.name}: ${e.message}`))
     }

@@ -4,7 +4,7 @@
  * dies, only this model is lost. Speaks JSON messages over the IPC channel:
  *   in:  { type: 'generate', id, messages | prompt, params, batch } | { type: 'abort', id }
  *   out: { type: 'loaded', contextSize } | { type: 'text', id, text, tokens } | { type: 'done', id, … } |
- *        { type: 'error', id?, error }
+ *        { type: 'error', id?, error: { name, message, stage? } } (stage: the load step that failed)
  * Text goes out batched (`batch`): the first piece at once, then at most one message per `ms` (a piece
  * that comes later than that goes at once), and at once when the token count is `breakTokens` past the
  * last message that ended such a break, so the node sees every such count.
@@ -24,18 +24,24 @@ type In = { type: 'generate', id: number, messages?: Message[], prompt?: string,
 interface Generation { maxTokens: number, temperature?: number, topP?: number, seed?: number, customStopTriggers?: string[], signal: AbortSignal, stopOnAbortSignal: true, onToken: (tokens: unknown[]) => void, onTextChunk: (text: string) => void }
 
 const send = (message: Record<string, unknown>): void => { process.send?.(message) }
-const fail = (err: unknown, id?: number): void => {
+const fail = (err: unknown, id?: number, stage?: 'llama' | 'model' | 'context'): void => {
   const e = err as Error
-  send({ type: 'error', ...(id === undefined ? {} : { id }), error: { name: e.name ?? 'Error', message: e.message ?? String(err) } })
+  // node-llama-cpp's InsufficientMemoryError leaves `name` as 'Error': its class says what it is.
+  const name = e?.name === undefined || e.name === 'Error' ? (e?.constructor?.name ?? 'Error') : e.name
+  send({ type: 'error', ...(id === undefined ? {} : { id }), error: { name, message: e?.message ?? String(err), ...(stage === undefined ? {} : { stage }) } })
 }
 
 const init = JSON.parse(process.argv[2] ?? '{}') as { path: string, threads: number, contextSize: number, gpu: false | 'cuda' | 'vulkan' | 'metal' }
 // The parent going away ends this process too: a model never outlives its node.
 process.on('disconnect', () => { process.exit(0) })
 
+// Which step a load failure came from (the runner tells the file's fault from the machine's by it).
+let stage: 'llama' | 'model' | 'context' = 'llama'
 try {
   const llama = await getLlama({ build: 'never', gpu: init.gpu ?? false, maxThreads: init.threads, logLevel: LlamaLogLevel.error })
+  stage = 'model'
   const model = await llama.loadModel({ modelPath: init.path, gpuLayers: llama.gpu === false ? 0 : 'auto' })
+  stage = 'context'
   const context = await model.createContext({ contextSize: Math.min(init.contextSize, model.trainContextSize), threads: init.threads })
   const sequence = context.getSequence()
   const running = new Map<number, AbortController>()
@@ -105,7 +111,7 @@ try {
     })
   })
 } catch (err) {
-  fail(err)
+  fail(err, undefined, stage)
   process.exitCode = 1
   process.disconnect?.()
 }

@@ -2,11 +2,12 @@
  * Bad model files on a running provider (`clawnode start`, real llama.cpp, nodes on loopback). GGUF
  * files that pass the header checks but abort llama.cpp at load and at the first decode: the provider
  * starts, probes them before advertising, serves its good model, and neither its control API nor the
- * signed record it serves over the network ever names the bad ones; `clawnode doctor` reports them
+ * signed record it serves over the network ever names the bad ones, while `clawnode caps` lists them
+ * (and a file the header checks refuse) as not offered, with why; `clawnode doctor` reports them
  * with the reason and the fix; a restart probes nothing again. A model whose file turns bad while the
  * node runs crashes at its next request and is withdrawn from the published record.
  */
-import { readFile, mkdir, rename } from 'node:fs/promises'
+import { readFile, mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { suite } from 'uvu'
@@ -56,6 +57,7 @@ s('GGUFs that abort llama.cpp at load and at the first decode: the provider serv
   generateModel({ ...PRESETS.tiny!, name: 'served', seed: 5, eos: 'never' }, join(data, 'models', 'served.gguf'))
   await writeLoadAbortModel(join(data, 'models', 'served.gguf'), join(data, 'models', 'aborts-at-load.gguf'))
   await writeDecodeAbortModel(join(data, 'models', 'served.gguf'), join(data, 'models', 'aborts-at-decode.gguf'))
+  await writeFile(join(data, 'models', 'junk.gguf'), 'not a GGUF file at all')
   const boot = ctx.boot.getMultiaddrs().map(String)[0] ?? ''
   let provider = await startNode(['--bootstrap', boot], { data, config: CONFIG })
   try {
@@ -63,6 +65,18 @@ s('GGUFs that abort llama.cpp at load and at the first decode: the provider serv
     assert.equal(provider.keys.filter(k => k.includes('aborts')), [], 'no key of a bad model is announced')
     const offered = await advertised(ctx, provider)
     assert.equal(offered, { control: ['served'], record: ['served'], source: 'running node' })
+    // The running node names every model it does not offer, with why: the file the header checks
+    // refused as well as those that failed their probe.
+    const caps = JSON.parse((await cli(['caps', '--json', '--data', provider.data])).stdout) as { notOffered: Array<{ id: string, reason: string, error: { name: string, message: string } }> }
+    const why = new Map(caps.notOffered.map(m => [m.id, m]))
+    assert.equal([...why.keys()].sort(), ['aborts-at-decode', 'aborts-at-load', 'junk'])
+    assert.is(why.get('junk')?.reason, 'broken')
+    assert.is(why.get('junk')?.error.name, 'BrokenModelError')
+    assert.match(why.get('junk')?.error.message ?? '', /^The model junk\.gguf cannot be used: /)
+    assert.is(why.get('aborts-at-load')?.reason, 'failed its probe')
+    assert.match(why.get('aborts-at-load')?.error.message ?? '', /failed to load, so it is not advertised: .*SIGABRT/)
+    assert.is(why.get('aborts-at-decode')?.reason, 'failed its probe')
+    assert.match((await cli(['caps', '--data', provider.data])).stdout, /not offered: junk \(broken\), aborts-at-(load|decode) \(failed its probe\), aborts-at-(load|decode) \(failed its probe\), see clawnode doctor/)
     await untilDiscovered(ctx.consumer.caps, { kind: 'model', model: 'served' }, 1)
     assert.is(await lease(ctx, 'served'), 4)
     await rejectsWith(lease(ctx, 'aborts-at-decode'), 'NoProviderError')

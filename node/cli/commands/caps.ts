@@ -1,5 +1,6 @@
 import { advertisedKeys } from '../../caps-service.ts'
 import { openProbeStore, scanModels } from '../../../sandbox/index.ts'
+import type { ProbePhase } from '../../../sandbox/index.ts'
 import { detectCapabilities } from '../../capabilities.ts'
 import { loadConfig } from '../../config.ts'
 import { controlRequest, NoRunningNodeError } from '../../control.ts'
@@ -7,10 +8,39 @@ import { fitModels, modelMemoryBudget } from '../../model-host.ts'
 import { ensureDataDir } from '../../data-dir.ts'
 import { parseCommandArgs } from '../context.ts'
 import { EXIT } from '../errors.ts'
-import type { Capabilities } from '../../../protocol/index.ts'
+import { serializeError } from '../../../protocol/index.ts'
+import type { Capabilities, SerializedError } from '../../../protocol/index.ts'
 import type { Command } from '../main.ts'
 
-interface Advertised { capabilities: Capabilities, keys: string[], notOffered: string[], source: 'running node' | 'files' }
+/** A model in <data>/models that is not advertised, and why: its header checks, its probe, or the memory budget. */
+export interface NotOfferedModel { id: string, reason: NotOfferedReason, error: SerializedError }
+export type NotOfferedReason = 'broken' | 'failed its probe' | 'crashed while serving' | 'too large'
+
+interface Advertised { capabilities: Capabilities, keys: string[], notOffered: NotOfferedModel[], source: 'running node' | 'files' }
+
+const LABELS: Record<NotOfferedReason, string> = { broken: 'broken', 'failed its probe': 'failed its probe', 'crashed while serving': 'crashed while serving', 'too large': 'too large for provider.modelMemoryMb' }
+
+/**
+ * The models a node does not offer, in the order people read them: files the header checks refused,
+ * models that failed their probe (or crashed while serving), models too large for the memory budget.
+ */
+export function notOfferedModels (parts: { broken: Array<{ id: string, error: SerializedError }>, failed: Array<{ id: string, phase?: ProbePhase, error: SerializedError }>, refused: Array<{ id: string, error: unknown }> }): NotOfferedModel[] {
+  return [
+    ...parts.broken.map(b => ({ id: b.id, reason: 'broken' as const, error: b.error })),
+    ...parts.failed.map(f => ({ id: f.id, reason: f.phase === 'serving' ? 'crashed while serving' as const : 'failed its probe' as const, error: f.error })),
+    ...parts.refused.map(r => ({ id: r.id, reason: 'too large' as const, error: serializeError(r.error) }))
+  ]
+}
+
+/** A running node's answer, checked (an older node sent ids only: they were all broken). */
+function parseNotOffered (v: unknown): NotOfferedModel[] {
+  if (!Array.isArray(v)) return []
+  return v.filter((m): m is Record<string, unknown> => typeof m === 'object' && m !== null && typeof m.id === 'string').map(m => {
+    const reason = typeof m.reason === 'string' && m.reason in LABELS ? m.reason as NotOfferedReason : 'broken'
+    const e = (typeof m.error === 'object' && m.error !== null ? m.error : {}) as Record<string, unknown>
+    return { id: String(m.id), reason, error: { name: String(e.name ?? 'Error'), message: String(e.message ?? ''), retryable: e.retryable === true, hint: String(e.hint ?? '') } }
+  })
+}
 
 /**
  * What the node running with this data dir advertises (its control API: the record it serves, which
@@ -19,8 +49,8 @@ interface Advertised { capabilities: Capabilities, keys: string[], notOffered: s
  */
 async function advertised (dataDir: string): Promise<Advertised> {
   try {
-    const running = await controlRequest(dataDir, '/caps') as { capabilities: Capabilities, keys: string[], notOffered?: Array<{ id: string }> }
-    return { capabilities: running.capabilities, keys: running.keys, notOffered: (running.notOffered ?? []).map(b => `${b.id} (broken)`), source: 'running node' }
+    const running = await controlRequest(dataDir, '/caps') as { capabilities: Capabilities, keys: string[], notOffered?: unknown }
+    return { capabilities: running.capabilities, keys: running.keys, notOffered: parseNotOffered(running.notOffered), source: 'running node' }
   } catch (err) {
     if (!(err instanceof NoRunningNodeError)) throw err
   }
@@ -28,9 +58,12 @@ async function advertised (dataDir: string): Promise<Advertised> {
   const registry = await scanModels(dataDir, config.provider.models ?? [])
   const fit = fitModels(registry.models, modelMemoryBudget(config.provider))
   const probes = await openProbeStore(dataDir)
-  const failed = fit.offered.filter(m => probes.get(m)?.ok === false)
-  const caps = await detectCapabilities(dataDir, config, fit.offered.filter(m => !failed.includes(m)))
-  const notOffered = [...registry.broken.map(b => `${b.id} (broken)`), ...failed.map(m => `${m.id} (failed its probe)`), ...fit.refused.map(r => `${r.id} (too large for provider.modelMemoryMb)`)]
+  const failed = fit.offered.flatMap(m => {
+    const kept = probes.get(m)
+    return kept?.ok === false && kept.error !== undefined ? [{ model: m, ...(kept.phase === undefined ? {} : { phase: kept.phase }), error: kept.error }] : []
+  })
+  const caps = await detectCapabilities(dataDir, config, fit.offered.filter(m => !failed.some(f => f.model === m)))
+  const notOffered = notOfferedModels({ broken: registry.broken, failed: failed.map(f => ({ id: f.model.id, ...(f.phase === undefined ? {} : { phase: f.phase }), error: f.error })), refused: fit.refused })
   return { capabilities: caps, keys: advertisedKeys(caps), notOffered, source: 'files' }
 }
 
@@ -43,7 +76,7 @@ export const command: Command = {
     await ensureDataDir(ctx.dataDir)
     const { capabilities: caps, keys, notOffered, source } = await advertised(ctx.dataDir)
     if (ctx.json) {
-      ctx.stdout(JSON.stringify({ capabilities: caps, keys, source }, null, 2) + '\n')
+      ctx.stdout(JSON.stringify({ capabilities: caps, keys, notOffered, source }, null, 2) + '\n')
       return EXIT.ok
     }
     const p = caps.prices
@@ -52,7 +85,7 @@ export const command: Command = {
       `clawnode ${caps.clawnodeVersion}: ${caps.cpuCores} CPU cores, ${(caps.memoryBytes / 1024 ** 3).toFixed(1)} GiB memory, ${caps.gpus.length === 0 ? 'no GPU' : caps.gpus.map(g => `${g.name} (${(g.memoryBytes / 1024 ** 3).toFixed(1)} GiB)`).join(', ')}`,
       `runtimes: ${caps.runtimes.join(', ')}; up to ${caps.maxConcurrentJobs} jobs at once`,
       `images: ${caps.images.length === 0 ? 'none allowed (clawnode images allow <image-id>)' : caps.images.join(', ')}`,
-      `models: ${caps.models.length === 0 ? 'none (put GGUF files in <data>/models)' : caps.models.map(m => `${m.id} (${m.quantisation}, context ${m.context})`).join(', ')}${notOffered.length === 0 ? '' : `; not offered: ${notOffered.join(', ')}, see clawnode doctor`}`,
+      `models: ${caps.models.length === 0 ? 'none (put GGUF files in <data>/models)' : caps.models.map(m => `${m.id} (${m.quantisation}, context ${m.context})`).join(', ')}${notOffered.length === 0 ? '' : `; not offered: ${notOffered.map(m => `${m.id} (${LABELS[m.reason]})`).join(', ')}, see clawnode doctor`}`,
       `prices (millicredits): ${p.perCpuSecond}/CPU-second, ${p.perGbSecond}/GB-second, ${p.per1kInputTokens}/1K input tokens, ${p.per1kOutputTokens}/1K output tokens`,
       'DHT keys:',
       ...keys.map(k => `  ${k}`),

@@ -27,6 +27,7 @@ import { eventWriter, parseCommandArgs, untilAborted } from '../context.ts'
 import { EXIT, UsageError } from '../errors.ts'
 import { NETWORK_OPTIONS, networkFromFlags } from '../network-flags.ts'
 import type { Command } from '../main.ts'
+import { notOfferedModels } from './caps.ts'
 
 const log = logger('clawnode:start')
 
@@ -95,7 +96,8 @@ export const command: Command = {
       control = await startControlServer(ctx.dataDir, {
         '/status': () => ({ peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), peers: node.libp2p.getPeers().length, jobsRunning: provider.running, jobsDone: provider.done }),
         '/peers': () => ({ peers: node.libp2p.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addrs: [String(c.remoteAddr)] })) }),
-        '/caps': () => ({ capabilities: service.capabilities(), keys: service.keys(), notOffered: models?.broken() ?? [] })
+        // Every model in <data>/models not advertised, with why: what `clawnode caps` prints offline too.
+        '/caps': () => ({ capabilities: service.capabilities(), keys: service.keys(), notOffered: notOfferedModels({ broken: registry.broken, failed: models?.broken() ?? [], refused: models?.refused() ?? [] }) })
       }, {
         // `clawnode lease` from the same user: the node's consumer leases; events stream back.
         '/lease': async (body, io) => {
