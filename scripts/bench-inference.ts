@@ -76,7 +76,12 @@ for (let i = 0; i < 60; i++) {
 const gateway = await startGateway({ backend: createNetworkBackend({ consumer: createConsumer({ node: consumerNode, privateKey: consumerKey, caps: consumerCaps }), caps: consumerCaps }), dataDir: consumerDir, port: 0 })
 const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0 })
 
-interface Sample { ttftMs: number, tokensPerS: number }
+/**
+ * Decoding runs from the first token's text to the last token's; `tailMs` is what follows the last
+ * token before the answer is complete (for the gateway: the receipt, its countersignature and the
+ * usage chunk), reported apart.
+ */
+interface Sample { ttftMs: number, tokensPerS: number, tailMs: number }
 type Way = 'direct' | 'modelProcess' | 'gateway'
 const WAYS: Way[] = ['direct', 'modelProcess', 'gateway']
 const series: Record<Way, Sample[]> = { direct: [], modelProcess: [], gateway: [] }
@@ -84,24 +89,26 @@ const content = messages[0]?.content ?? ''
 const viaDirect = async (): Promise<Sample> => {
   const t0 = performance.now()
   let first = 0
+  let last = 0
   // As the model process answers each request: an empty sequence, a fresh session, no system prompt.
   await sequence.clearHistory()
   const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: '', autoDisposeSequence: false })
   session.setChatHistory([])
   const before = sequence.tokenMeter.getState()
-  const r = await session.promptWithMeta(content, { maxTokens: TOKENS, seed: SEED, onTextChunk: () => { if (first === 0) first = performance.now() } })
+  const r = await session.promptWithMeta(content, { maxTokens: TOKENS, seed: SEED, onTextChunk: () => { last = performance.now(); if (first === 0) first = last } })
   const end = performance.now()
   const completion = sequence.tokenMeter.diff(before).usedOutputTokens
   session.dispose({ disposeSequence: false })
   if (r.stopReason !== 'maxTokens' || completion !== TOKENS) throw new Error(`direct generation stopped early (${r.stopReason}, ${completion} tokens)`)
-  return { ttftMs: first - t0, tokensPerS: (completion - 1) / ((end - first) / 1000) }
+  return { ttftMs: first - t0, tokensPerS: (completion - 1) / ((last - first) / 1000), tailMs: end - last }
 }
 const viaModelProcess = async (): Promise<Sample> => {
   const t0 = performance.now()
   let first = 0
-  const r = await modelProcess.chat(messages, { maxTokens: TOKENS, seed: SEED }, { onText: () => { if (first === 0) first = performance.now() } })
+  let last = 0
+  const r = await modelProcess.chat(messages, { maxTokens: TOKENS, seed: SEED }, { onText: () => { last = performance.now(); if (first === 0) first = last } })
   const end = performance.now()
-  return { ttftMs: first - t0, tokensPerS: (r.usage.completionTokens - 1) / ((end - first) / 1000) }
+  return { ttftMs: first - t0, tokensPerS: (r.usage.completionTokens - 1) / ((last - first) / 1000), tailMs: end - last }
 }
 const viaGateway = async (): Promise<Sample> => {
   // The provider finishes its bookkeeping (the receipt's record) after the consumer has its receipt:
@@ -109,15 +116,16 @@ const viaGateway = async (): Promise<Sample> => {
   for (let i = 0; i < 1000 && provider.running > 0; i++) await new Promise(resolve => setTimeout(resolve, 5))
   const t0 = performance.now()
   let first = 0
+  let last = 0
   let completion = 0
   const stream = await client.chat.completions.create({ model: 'bench', messages, max_tokens: TOKENS, seed: SEED, stream: true, stream_options: { include_usage: true } })
   for await (const chunk of stream) {
-    if (first === 0 && (chunk.choices[0]?.delta.content ?? '') !== '') first = performance.now()
+    if ((chunk.choices[0]?.delta.content ?? '') !== '') { last = performance.now(); if (first === 0) first = last }
     if (chunk.usage != null) completion = chunk.usage.completion_tokens
   }
   const end = performance.now()
   if (completion !== TOKENS) throw new Error(`the gateway's answer stopped early (${completion} tokens)`)
-  return { ttftMs: first - t0, tokensPerS: (completion - 1) / ((end - first) / 1000) }
+  return { ttftMs: first - t0, tokensPerS: (completion - 1) / ((last - first) / 1000), tailMs: end - last }
 }
 const run: Record<Way, () => Promise<Sample>> = { direct: viaDirect, modelProcess: viaModelProcess, gateway: viaGateway }
 // A warm-up of each (the provider loads its model on first use; discovery gets cached).
@@ -130,7 +138,11 @@ for (let i = 0; i < ROUNDS; i++) {
 }
 process.stderr.write('\n')
 
-const summary = (way: Way): { tokensPerS: number, ttftMs: number } => ({ tokensPerS: Number(median(series[way].map(s => s.tokensPerS)).toFixed(2)), ttftMs: Number(median(series[way].map(s => s.ttftMs)).toFixed(2)) })
+const summary = (way: Way): { tokensPerS: number, ttftMs: number, tailMs: number } => ({
+  tokensPerS: Number(median(series[way].map(s => s.tokensPerS)).toFixed(2)),
+  ttftMs: Number(median(series[way].map(s => s.ttftMs)).toFixed(2)),
+  tailMs: Number(median(series[way].map(s => s.tailMs)).toFixed(2))
+})
 const d = summary('direct')
 const m = summary('modelProcess')
 const g = summary('gateway')
@@ -150,13 +162,13 @@ const fmt = (n: number): string => n.toFixed(1)
 const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n}`
 process.stdout.write([
   '',
-  `| ${(made.bytes / 1e6).toFixed(0)} MB generated model, ${TOKENS} tokens, ${THREADS} thread (median of ${ROUNDS}) | decode tokens/s | time to first token |`,
-  '|---|---|---|',
-  `| node-llama-cpp called directly (in process) | ${fmt(d.tokensPerS)} | ${fmt(d.ttftMs)} ms |`,
-  `| the provider's model process (sandbox/llama) | ${fmt(m.tokensPerS)} | ${fmt(m.ttftMs)} ms |`,
-  `| through the gateway (openai client, provider on loopback) | ${fmt(g.tokensPerS)} | ${fmt(g.ttftMs)} ms |`,
-  `| gateway vs direct | ${report.ratio.tokensPerS} (goal ≥ 0.95: ${report.ratio.tokensPerS >= 0.95 ? 'met' : 'NOT met'}) | ${signed(report.ttftAddedMs.value)} ms (goal ≤ 30 ms: ${report.ttftAddedMs.value <= 30 ? 'met' : 'NOT met'}) |`,
-  `| model process vs direct | ${report.modelProcessVsDirect.tokensPerS} | ${signed(report.modelProcessVsDirect.ttftAddedMs)} ms |`,
+  `| ${(made.bytes / 1e6).toFixed(0)} MB generated model, ${TOKENS} tokens, ${THREADS} thread (median of ${ROUNDS}) | decode tokens/s | time to first token | last token to complete |`,
+  '|---|---|---|---|',
+  `| node-llama-cpp called directly (in process) | ${fmt(d.tokensPerS)} | ${fmt(d.ttftMs)} ms | ${fmt(d.tailMs)} ms |`,
+  `| the provider's model process (sandbox/llama) | ${fmt(m.tokensPerS)} | ${fmt(m.ttftMs)} ms | ${fmt(m.tailMs)} ms |`,
+  `| through the gateway (openai client, provider on loopback) | ${fmt(g.tokensPerS)} | ${fmt(g.ttftMs)} ms | ${fmt(g.tailMs)} ms |`,
+  `| gateway vs direct | ${report.ratio.tokensPerS} (goal ≥ 0.95: ${report.ratio.tokensPerS >= 0.95 ? 'met' : 'NOT met'}) | ${signed(report.ttftAddedMs.value)} ms (goal ≤ 30 ms: ${report.ttftAddedMs.value <= 30 ? 'met' : 'NOT met'}) | |`,
+  `| model process vs direct | ${report.modelProcessVsDirect.tokensPerS} | ${signed(report.modelProcessVsDirect.ttftAddedMs)} ms | |`,
   '',
   'JSON: bench-results/inference.json',
   ''
