@@ -11,7 +11,8 @@ export const DEFAULT_BATCH_SIZE = 512
  * Generated text goes from the model process to the node at most once per this window (the first
  * piece, and a piece later than that, at once): a message per several tokens of a fast model instead
  * of one per token. 16 ms is one display frame. On the bench model (~2 ms a token, 2 vCPUs) the gateway
- * reached 0.90 of direct tokens/s with 4 ms, 0.93 with 8 ms, 0.95 with 16 ms (scripts/bench-inference.ts).
+ * reached 0.90 of the model process's tokens/s with 4 ms, 0.93 with 8 ms, 0.95 with 16 ms (scripts/bench-inference.ts;
+ * the model process runs at 0.99 to 1.0 of node-llama-cpp called in process).
  */
 export const DEFAULT_TEXT_BATCH_MS = 16
 /** How long a closing model process gets to exit before it is killed. */
