@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -133,4 +133,24 @@ export async function gone (pid: number, ms = 5_000): Promise<boolean> {
   const end = Date.now() + ms
   while (processExists(pid) && Date.now() < end) await sleep(50)
   return !processExists(pid)
+}
+
+/**
+ * Pids of model processes (sandbox/llama's worker), found through /proc: those loading a model from
+ * under `dir`, and/or those forked by `parent`.
+ */
+export async function modelWorkerPids (filter: { dir?: string, parent?: number }): Promise<number[]> {
+  const pids: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    if (!cmd.includes('llama/worker') || (filter.dir !== undefined && !cmd.includes(filter.dir))) continue
+    if (filter.parent !== undefined) {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+      // (The command name in parentheses may hold spaces: the fields after it are fixed.)
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== filter.parent) continue
+    }
+    pids.push(Number(entry))
+  }
+  return pids
 }

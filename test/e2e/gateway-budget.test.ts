@@ -5,7 +5,7 @@
  * had countersigned its ticks' draws, which the provider can still claim, and the gateway's spend
  * record counts the last of them instead of releasing the request's reservation.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -13,20 +13,9 @@ import OpenAI from 'openai'
 import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
 import { createClawNode, createNetworkBackend, startGateway } from '../../node/index.ts'
 import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
-import { bounded, startNode, stopNode, tempDir } from '../helpers.ts'
+import { bounded, modelWorkerPids, startNode, stopNode, tempDir } from '../helpers.ts'
 
 const TICK = 16
-
-/** Pids of model processes (sandbox/llama's worker) loading a model from under `dir`. */
-async function modelWorkers (dir: string): Promise<number[]> {
-  const pids: number[] = []
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    const cmd = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')
-    if (cmd.includes('llama/worker') && cmd.includes(dir)) pids.push(Number(name))
-  }
-  return pids
-}
 
 test('a paid provider killed mid-stream: the gateway counts what was countersigned against the daily budget', bounded(180_000, async () => {
   const boot = await createClawNode({ dataDir: await tempDir() })
@@ -51,7 +40,7 @@ test('a paid provider killed mid-stream: the gateway counts what was countersign
         // Several ticks in (the tiny model makes about a character a token), well before the end.
         if (!killed && text.length >= 6 * TICK) {
           killed = true
-          const workers = await modelWorkers(data)
+          const workers = await modelWorkerPids({ dir: data })
           provider.child.kill('SIGKILL')
           for (const pid of workers) { try { process.kill(pid, 'SIGKILL') } catch {} }
         }

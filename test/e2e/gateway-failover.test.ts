@@ -4,7 +4,7 @@
  * bidder, and the response names that provider. Providers are `clawnode start` processes with a
  * generated tiny GGUF; the client is the official openai package.
  */
-import { readdir, readFile, mkdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -13,7 +13,7 @@ import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
 import { createClawNode, createNetworkBackend, startGateway } from '../../node/index.ts'
 import { startConsumerNode } from './consumer-node.ts'
 import type { ExplainEntry } from '../../node/index.ts'
-import { bounded, startNode, stopNode, tempDir } from '../helpers.ts'
+import { bounded, modelWorkerPids, startNode, stopNode, tempDir } from '../helpers.ts'
 
 const withModel = async (per1kOutputTokens: number): Promise<string> => {
   const data = await tempDir()
@@ -22,17 +22,6 @@ const withModel = async (per1kOutputTokens: number): Promise<string> => {
   const { writeFile } = await import('node:fs/promises')
   await writeFile(join(data, 'config.json'), JSON.stringify({ provider: { prices: { per1kInputTokens: 0, per1kOutputTokens } } }))
   return data
-}
-
-/** Pids of model processes (sandbox/llama's worker) loading a model from under `dir`. */
-async function modelWorkers (dir: string): Promise<number[]> {
-  const pids: number[] = []
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    const cmd = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')
-    if (cmd.includes('llama/worker') && cmd.includes(dir)) pids.push(Number(name))
-  }
-  return pids
 }
 
 test('a provider killed before the first token: the gateway serves the request from the next bidder', bounded(180_000, async () => {
@@ -55,7 +44,7 @@ test('a provider killed before the first token: the gateway serves the request f
     // The cheap provider is killed as soon as it starts loading the model for the awarded lease.
     const killed = (async () => {
       for (let i = 0; i < 1500; i++) {
-        const workers = await modelWorkers(cheap.data)
+        const workers = await modelWorkerPids({ dir: cheap.data })
         if (workers.length > 0) {
           cheap.child.kill('SIGKILL')
           for (const pid of workers) { try { process.kill(pid, 'SIGKILL') } catch {} }

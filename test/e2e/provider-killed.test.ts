@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -19,7 +19,7 @@ import { openEnvelope } from '../../protocol/envelope.ts'
 import { UsageTick } from '../../protocol/gen/lease.js'
 import { startConsumerNode, untilDiscovered } from './consumer-node.ts'
 import type { ConsumerNode } from './consumer-node.ts'
-import { bounded, setup, startNode, stopNode, tempDir } from '../helpers.ts'
+import { bounded, modelWorkerPids, setup, startNode, stopNode, tempDir } from '../helpers.ts'
 import type { StartedNode } from '../helpers.ts'
 
 interface Ctx { boot: ClawNode }
@@ -45,17 +45,9 @@ s.after(async (ctx) => { await ctx.boot?.stop() })
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-/** The model worker a provider process forked (sandbox/llama/runner.ts), found through /proc. */
+/** The model worker a provider process forked (sandbox/llama/runner.ts). */
 async function modelWorker (parent: number): Promise<number> {
-  const found: number[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
-    // (The command name in parentheses may hold spaces: the fields after it are fixed.)
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-    if (ppid !== parent) continue
-    if ((await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).includes('llama/worker')) found.push(Number(entry))
-  }
+  const found = await modelWorkerPids({ parent })
   assert.is(found.length, 1, `the provider runs one model worker (${found.join(', ')})`)
   return found[0] as number
 }
