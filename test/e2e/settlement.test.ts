@@ -185,16 +185,23 @@ const farExpiry = async (ctx: Ctx): Promise<bigint> => {
   return (now > wall ? now : wall) + 86_400n * 30n
 }
 
+/** A month-long deposit of `amount` for the suite's provider, funded from the faucet, and a fresh consumer peer key bound to the consumer's account. */
+const freshDeposit = async (ctx: Ctx, amount: bigint) => {
+  const { provider, consumer } = ctx
+  await faucet(consumer.chain.client, consumer.chain.deployment, amount)
+  const { depositId } = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount, expiry: await farExpiry(ctx) })
+  const key = await generateKeyPair('Ed25519')
+  const binding = await signSettlementBinding(key, consumer.chain.account.address)
+  const domain = { chainId: consumer.chain.deployment.chainId, escrow: consumer.chain.deployment.usageEscrow }
+  return { depositId, key, binding, domain }
+}
+
 s('the provider claims early once co-signed draws reach 80 % of a deposit, not waiting for its period', bounded(60_000, async (ctx) => {
   const { provider, consumer } = ctx
   // A settlement of its own with an hour-long period: a claim within this test can only be the early one.
   const settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir: await tempDir(), config: { periodS: 3600 } })
   try {
-    await faucet(consumer.chain.client, consumer.chain.deployment, 10_000n)
-    const { depositId } = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 10_000n, expiry: await farExpiry(ctx) })
-    const key = await generateKeyPair('Ed25519')
-    const binding = await signSettlementBinding(key, consumer.chain.account.address)
-    const domain = { chainId: consumer.chain.deployment.chainId, escrow: consumer.chain.deployment.usageEscrow }
+    const { depositId, key, binding, domain } = await freshDeposit(ctx, 10_000n)
     /** One lease's draw of `price`, countersigned by the consumer's settlement account as its node would. */
     const lease = async (price: number): Promise<bigint> => {
       const admission = await settlement.admit(await paidOrder(ctx, key, depositId, binding), 5_000)
@@ -228,11 +235,7 @@ s('a lease that died uncountersigned while another drew, or with its provider ki
   const dataDir = await tempDir()
   let settlement = await createProviderSettlement({ chain: provider.chain, privateKey: await loadOrCreatePeerKey(provider.dir), dataDir, config: { periodS: 3600 } })
   try {
-    await faucet(consumer.chain.client, consumer.chain.deployment, 30_000n)
-    const { depositId } = await openDeposit(consumer.chain.client, consumer.chain.deployment, { provider: provider.chain.account.address, amount: 30_000n, expiry: await farExpiry(ctx) })
-    const key = await generateKeyPair('Ed25519')
-    const binding = await signSettlementBinding(key, consumer.chain.account.address)
-    const domain = { chainId: consumer.chain.deployment.chainId, escrow: consumer.chain.deployment.usageEscrow }
+    const { depositId, key, binding, domain } = await freshDeposit(ctx, 30_000n)
     const admit = async () => {
       const admission = await settlement.admit(await paidOrder(ctx, key, depositId, binding), 5_000)
       if (!admission.ok) throw new Error(admission.detail)
