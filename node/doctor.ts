@@ -201,6 +201,8 @@ async function modelChecks (dir: string, options: { signal?: AbortSignal }): Pro
       if (probed?.ok === false && probed.error !== undefined) return { name: `model ${m.id}`, ok: false, detail: `${what}: ${probed.error.message} (${probed.at})`, fix: probed.error.hint }
       return { name: `model ${m.id}`, ok: true, detail: `${what}; ${probed === undefined ? 'not probed yet (clawnode start loads it and decodes a token before advertising it)' : 'passed its load probe'}` }
     }),
-    ...registry.broken.map(b => ({ name: `model ${b.id}`, ok: false, detail: b.error.message, fix: b.error.hint }))
+    ...registry.broken.map(b => ({ name: `model ${b.id}`, ok: false, detail: b.error.message, fix: b.error.hint })),
+    // Unreadable probe results are not lost work (every model is probed again), but say so.
+    ...(probes.invalid === undefined ? [] : [{ name: 'model probe results', ok: false, detail: probes.invalid.message, fix: probes.invalid.hint }])
   ]
 }

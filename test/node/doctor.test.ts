@@ -69,6 +69,14 @@ test('doctor lists each model: good ones with what they are, broken ones with th
   assert.is(bad?.ok, false)
   assert.match(bad?.detail ?? '', /not a readable GGUF file/)
   assert.match(bad?.fix ?? '', /Replace the file/)
+  assert.is(checks.find(c => c.name === 'model probe results'), undefined, 'no probe results yet is not a fault')
+
+  // A probe-results file that is not what the node writes: named, and every model will be probed again.
+  await writeFile(join(data, 'model-probes.json'), '{ not json')
+  const again = (JSON.parse((await cli(['doctor', '--json', '--docker-socket', join(data, 'none.sock'), '--data', data])).stdout) as Report).checks
+  const results = again.find(c => c.name === 'model probe results')
+  assert.is(results?.ok, false)
+  assert.match(results?.detail ?? '', /every model is probed again/)
 }))
 
 test.run()
