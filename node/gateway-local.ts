@@ -25,6 +25,14 @@ export class LocalFallbackModelError extends ClawnodeError {
   }
 }
 
+/** The local fallback model failed its probe (it aborts llama.cpp at load or at the first decode). */
+export class LocalFallbackBrokenError extends ClawnodeError {
+  static override name = 'LocalFallbackBrokenError'
+  constructor (model: string, failure: { message: string, hint: string }) {
+    super(`The local fallback model ${JSON.stringify(model)} failed its probe: ${failure.message}`, { hint: failure.hint })
+  }
+}
+
 export interface LocalFallbackInit {
   /** The network's backend, asked first. */
   network: InferenceBackend

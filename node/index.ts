@@ -40,7 +40,7 @@ export { startGateway, GatewayInitError, DailyBudgetExceededError, GatewaySpendF
 export type { Gateway, GatewayInit, InferenceBackend, GatewayModel } from './gateway.ts'
 export { createNetworkBackend, CompletionCancelledError, UnknownModelError, PriceCeilingError } from './gateway-backend.ts'
 export type { NetworkBackendInit } from './gateway-backend.ts'
-export { withLocalFallback, gatewayBackend, completeLocally, LocalFallbackModelError, LOCAL_PROVIDER } from './gateway-local.ts'
+export { withLocalFallback, gatewayBackend, completeLocally, LocalFallbackBrokenError, LocalFallbackModelError, LOCAL_PROVIDER } from './gateway-local.ts'
 export type { LocalFallbackInit } from './gateway-local.ts'
 export { openNodeChain, openNodeLedger, ledgerPaths, localChainDir, ChainConfigError, ChainUnavailableError } from './chain.ts'
 export type { NodeChain } from './chain.ts'

@@ -3,7 +3,8 @@
  * inference, and a real llama.cpp model (the generated tiny GGUF) in this node's own ModelHost. With
  * the fallback the official openai client gets its completion, streamed and not, named as served by
  * `local`, for nothing; without it the same request gets the network's error. `clawnode start
- * --gateway --local-fallback` reuses the node's own models.
+ * --gateway --local-fallback` reuses the node's own models; a fallback model that aborts llama.cpp is
+ * refused by its probe before `lease --serve` starts its gateway.
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -14,6 +15,7 @@ import { generateModel, PRESETS } from '../../scripts/gen-gguf.ts'
 import { createCapsService, createClawNode, createConsumer, createModelHost, createNetworkBackend, gatewayBackend, loadOrCreatePeerKey, startGateway } from '../../node/index.ts'
 import { scanModels } from '../../sandbox/llama/index.ts'
 import { bounded, cli, startNode, stopNode, tempDir } from '../helpers.ts'
+import { writeLoadAbortModel } from '../llama/bad-gguf.ts'
 
 const hello = [{ role: 'user' as const, content: 'Hello' }]
 
@@ -98,6 +100,12 @@ test('clawnode start --gateway --local-fallback answers from the node\'s own mod
   assert.is(missing.code, 1, missing.stderr)
   assert.match(missing.stderr, /local fallback model "nope" is not one of this node's models \(it has tiny\)/)
   assert.is((await cli(['start', '--local-fallback', 'tiny', '--data', await tempDir()])).code, 2, '--local-fallback without --gateway')
+  // A fallback model that aborts llama.cpp at load is found by its probe before the gateway starts.
+  const data = await withModel('tiny')
+  await writeLoadAbortModel(join(data, 'models', 'tiny.gguf'), join(data, 'models', 'aborts.gguf'))
+  const broken = await cli(['lease', '--serve', '--port', '0', '--local-fallback', 'aborts', '--data', data], { timeoutMs: 90_000 })
+  assert.is(broken.code, 1, broken.stderr)
+  assert.match(broken.stderr, /local fallback model "aborts" failed its probe/)
 }))
 
 test.run()

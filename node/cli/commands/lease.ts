@@ -14,10 +14,10 @@ import { loadOrCreatePeerKey } from '../../identity.ts'
 import { LEASE_DISCOVERY_WINDOW_MS } from '../../constants.ts'
 import { createClawNode } from '../../libp2p.ts'
 import { clawnodeVersion } from '../../version.ts'
-import { MAX_SPEC_BYTES, scanModels } from '../../../sandbox/index.ts'
+import { MAX_SPEC_BYTES, openProbeStore, scanModels } from '../../../sandbox/index.ts'
 import { parseCommandArgs, untilAborted } from '../context.ts'
 import { createNetworkBackend } from '../../gateway-backend.ts'
-import { gatewayBackend } from '../../gateway-local.ts'
+import { gatewayBackend, LocalFallbackBrokenError } from '../../gateway-local.ts'
 import { createModelHost, modelMemoryBudget } from '../../model-host.ts'
 import { DEFAULT_GATEWAY_DAILY_BUDGET, DEFAULT_GATEWAY_MAX_REQUEST_PRICE, gatewayTokenPath, startGateway } from '../../gateway.ts'
 import { EXIT, UsageError } from '../errors.ts'
@@ -235,9 +235,19 @@ async function serveGateway (ctx: CliContext, values: Record<string, unknown>): 
   const node = await createClawNode({ dataDir: ctx.dataDir, network })
   const privateKey = await loadOrCreatePeerKey(ctx.dataDir)
   const caps = createCapsService({ node, privateKey, capabilities: { clawnodeVersion: clawnodeVersion(), cpuCores: 0, memoryBytes: 0, gpus: [], runtimes: [], images: [], models: [], prices: { per1kInputTokens: 0, per1kOutputTokens: 0, perCpuSecond: 0, perGbSecond: 0 }, maxConcurrentJobs: 0 } })
-  // The local fallback: a model of <data>/models, loaded on first use, answering when the network does not.
+  // The local fallback: a model of <data>/models, answering when the network does not. It is probed
+  // (loaded, one token decoded, in its own process) before the gateway starts, as a provider's models
+  // are, so a file that aborts llama.cpp is found now and not on a user's request; unknown, the host
+  // keeps every model so that the error can list them.
   const localFallback = (values['local-fallback'] as string | undefined) ?? config.gateway?.localFallback
-  const models = localFallback === undefined ? undefined : createModelHost((await scanModels(ctx.dataDir, config.provider.models ?? [])).models, { memoryBytes: modelMemoryBudget(config.provider), ...(config.provider.modelThreads === undefined ? {} : { threads: config.provider.modelThreads }) })
+  const registered = localFallback === undefined ? [] : (await scanModels(ctx.dataDir, config.provider.models ?? [])).models
+  const fallback = registered.filter(m => m.id === localFallback)
+  const models = localFallback === undefined ? undefined : createModelHost(fallback.length > 0 ? fallback : registered, { memoryBytes: modelMemoryBudget(config.provider), probes: await openProbeStore(ctx.dataDir), ...(config.provider.modelThreads === undefined ? {} : { threads: config.provider.modelThreads }) })
+  const probed = fallback.length > 0 ? (await models?.probe({ signal: ctx.signal }))?.find(r => r.id === localFallback) : undefined
+  if (probed?.ok === false) {
+    await models?.close()
+    throw new LocalFallbackBrokenError(localFallback ?? '', probed.error ?? { message: 'it was withdrawn', hint: 'Run `clawnode doctor` to see why.' })
+  }
   const settlement = await openNodeSettlement({ dataDir: ctx.dataDir, config, privateKey, provider: false }, { signal: ctx.signal })
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined
   try {
